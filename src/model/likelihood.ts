@@ -140,8 +140,8 @@ export function sampleTargets(name: LikelihoodName, output: tf.Tensor2D, seed: n
         // Inverse CDF: index = #{k : cumsum(p)_k ≤ u}, clipped for round-off.
         const cdf = tf.cumsum(tf.softmax(output), 1);
         const u = tf.randomUniform([n, 1], 0, 1, 'float32', tfSeed(seed));
-        const idx = tf.minimum(tf.sum(tf.cast(tf.lessEqual(cdf, u), 'int32'), 1), c - 1);
-        return tf.cast(tf.oneHot(idx as tf.Tensor1D, c), 'float32') as tf.Tensor2D;
+        const idx = tf.minimum(tf.sum(tf.cast(tf.lessEqual(cdf, u), 'int32'), 1), tf.scalar(c - 1, 'int32'));
+        return tf.cast(tf.oneHot(tf.cast(idx, 'int32') as tf.Tensor1D, c), 'float32') as tf.Tensor2D;
       }
       case 'gaussian':
         return tf.add(output, tf.randomNormal([n, c], 0, 1, 'float32', tfSeed(seed)));

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { tidy } from '../../src/model/tidy.js';
 import type { LikelihoodName } from '../../src/model/types.js';
 import {
   meanLoss,
@@ -69,7 +70,7 @@ describe.each(names)('likelihood %s', (name) => {
   it('outputGradient equals tf.grad of the summed per-example loss', () => {
     const ft = tf.tensor2d(f);
     const yt = tf.tensor2d(y);
-    const auto = tf.tidy(() => tf.grad((o: tf.Tensor) => tf.sum(perExampleLoss(name, o as tf.Tensor2D, yt)))(ft).dataSync());
+    const auto = tidy(() => tf.grad((o: tf.Tensor) => tf.sum(perExampleLoss(name, o as tf.Tensor2D, yt)))(ft).dataSync());
     noLeak(() => {
       const g = outputGradient(name, ft, yt);
       expect(relErr(g.dataSync(), auto)).toBeLessThan(1e-6);
@@ -90,7 +91,7 @@ describe.each(names)('likelihood %s', (name) => {
       expect(S.shape).toEqual([N, K, K]);
       const Sa = S.arraySync() as number[][][];
       const factor = outputHessianSqrtFactor(name, ft);
-      const fromFactor = tf.tidy(() =>
+      const fromFactor = tidy(() =>
         (factor.kind === 'dense' ? factor.s : tf.mul(tf.expandDims(factor.d, 2), tf.expandDims(tf.eye(K), 0))).arraySync() as number[][][],
       );
       tf.dispose(factor.kind === 'dense' ? factor.s : factor.d);

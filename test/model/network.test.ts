@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { tidy } from '../../src/model/tidy.js';
 import type { ModelDef, Params } from '../../src/model/types.js';
 import { backward, disposeBackward, disposeForward, forward, jvp, perExampleGrads } from '../../src/model/network.js';
 import { fromFloat64, numParams, outputDim, paramInfo } from '../../src/model/layout.js';
@@ -51,14 +52,14 @@ describe('forward / vjp / jvp on small models (every activation, likelihood, fix
       const { theta, x, y } = setup(def, 20 + m);
       const params = fromFloat64(def, theta);
       const batch = { x: tf.tensor2d(x), y: tf.tensor2d(y) };
-      const expected = tf.tidy(() => {
+      const expected = tidy(() => {
         const g = tf.grads((...ps: tf.Tensor[]) => {
           const fp = forward(def, ps, batch.x);
           return tfjsMeanLoss(def, fp.output, batch.y);
         })(params as tf.Tensor[]);
         return flat(g);
       });
-      const expectedLoss = tf.tidy(() => tfjsMeanLoss(def, forward(def, params, batch.x).output, batch.y).dataSync()[0]!);
+      const expectedLoss = tidy(() => tfjsMeanLoss(def, forward(def, params, batch.x).output, batch.y).dataSync()[0]!);
       noLeak(() => {
         const r = lossAndGradient(def, params, batch);
         expect(Math.abs(r.loss.dataSync()[0]! - expectedLoss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expectedLoss)));
@@ -75,7 +76,7 @@ describe('forward / vjp / jvp on small models (every activation, likelihood, fix
       const params = fromFloat64(def, theta);
       const xt = tf.tensor2d(x);
       const u = tf.tensor2d(Array.from(randomVector(x.length * outputDim(def), 31 + m)), [x.length, outputDim(def)]);
-      const expected = tf.tidy(() => flat(tf.grads((...ps: tf.Tensor[]) => tf.sum(tf.mul(forward(def, ps, xt).output, u)) as tf.Scalar)(params as tf.Tensor[])));
+      const expected = tidy(() => flat(tf.grads((...ps: tf.Tensor[]) => tf.sum(tf.mul(forward(def, ps, xt).output, u)) as tf.Scalar)(params as tf.Tensor[])));
       const fp = forward(def, params, xt);
       noLeak(() => {
         const bp = backward(def, params, fp, u);
@@ -115,12 +116,12 @@ describe('forward / vjp / jvp on small models (every activation, likelihood, fix
         const pe = perExampleGrads(def, r.forward, r.backward);
         const info = paramInfo(def);
         pe.forEach((t, i) => expect(t.shape).toEqual([x.length, ...info[i]!.shape]));
-        const summed = tf.tidy(() => flat(pe.map((t) => tf.sum(t, 0))));
+        const summed = tidy(() => flat(pe.map((t) => tf.sum(t, 0))));
         expect(relErr(summed, flat(r.gradient).map((g) => g * x.length))).toBeLessThan(1e-5);
         for (let n = 0; n < x.length; n++) {
           const one = { x: tf.tensor2d([x[n]!]), y: tf.tensor2d([y[n]!]) };
           const single = lossAndGradient(def, params, one);
-          const row = tf.tidy(() => flat(pe.map((t) => t.slice([n], [1]).reshape([-1]))));
+          const row = tidy(() => flat(pe.map((t) => t.slice([n], [1]).reshape([-1]))));
           expect(relErr(row, flat(single.gradient))).toBeLessThan(1e-5);
           tf.dispose([single.loss, ...single.gradient, one.x, one.y]);
           disposeForward(single.forward);
@@ -143,7 +144,7 @@ describe('forward / vjp / jvp on small models (every activation, likelihood, fix
     const r = lossAndGradient(def, params, batch);
     // ∂ℓₙ/∂z_last = p − y for the categorical head on a final dense layer.
     const last = r.backward.denseOutputGrads[2]!;
-    const expected = tf.tidy(() => tf.sub(tf.softmax(r.forward.output), batch.y).dataSync());
+    const expected = tidy(() => tf.sub(tf.softmax(r.forward.output), batch.y).dataSync());
     expect(relErr(last.dataSync(), expected)).toBeLessThan(1e-6);
     expect(r.forward.denseInputs[0]!.dataSync()).toEqual(batch.x.dataSync());
     tf.dispose([r.loss, ...r.gradient, ...params, batch.x, batch.y]);

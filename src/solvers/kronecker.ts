@@ -155,6 +155,22 @@ export const kroneckerPower = (
 /** (A⊗G + λI)⁻¹ vec(V) ('exact') or the π-corrected (A + π√λI)⁻¹ V (G + √λ/π I)⁻¹ ('factored'). */
 export const kroneckerSolve = (eig: KroneckerEigen, V: tf.Tensor2D, lambda: number, mode: KroneckerDamping): tf.Tensor2D => {
   checkV(eig, V, 'kroneckerSolve');
+  const damped = kroneckerEigenvalueGrid(eig, 1, lambda, mode);
+  let min = Infinity;
+  let max = 0;
+  for (let i = 0; i < damped.length; i++) {
+    min = Math.min(min, damped[i]!);
+    max = Math.max(max, Math.abs(damped[i]!));
+  }
+  if (!(min > 64 * damped.length * Number.EPSILON * max)) {
+    throw new SolverException({
+      _tag: 'NotPositiveDefinite',
+      jitterTried: 0,
+      message:
+        `kroneckerSolve (${mode} damping): the damped Kronecker system is not positive definite ` +
+        `(smallest eigenvalue ${min.toExponential(3)} with λ = ${lambda}); increase damping`,
+    });
+  }
   return kroneckerPower(eig, V, -1, lambda, mode);
 };
 

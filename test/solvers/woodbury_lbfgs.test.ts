@@ -56,7 +56,7 @@ describe('woodburySolve', () => {
 
 /** The dense BFGS inverse from H₀ = γI: H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ for each pair, oldest first. */
 const denseBfgsInverse = (pairs: { s: Float64Array; y: Float64Array }[], n: number, gamma: number): Float64Array => {
-  let H = new Float64Array(n * n).map((_, k) => (Math.floor(k / n) === k % n ? gamma : 0));
+  let H: Float64Array = new Float64Array(n * n).map((_, k) => (Math.floor(k / n) === k % n ? gamma : 0));
   for (const { s, y } of pairs) {
     const rho = 1 / s.reduce((acc, si, i) => acc + si * y[i]!, 0);
     const L = new Float64Array(n * n).map((_, k) => (Math.floor(k / n) === k % n ? 1 : 0) - rho * s[Math.floor(k / n)]! * y[k % n]!);
@@ -91,7 +91,7 @@ describe('lbfgsTwoLoop', () => {
     // Gram–Schmidt in the A inner product: sᵢᵀ A sⱼ = 0 (i ≠ j), as exact line searches produce
     const ss: Float64Array[] = [];
     for (let i = 0; i < n; i++) {
-      let s = new Float64Array(n);
+      let s: Float64Array = new Float64Array(n);
       s[i] = 1;
       for (const q of ss) {
         const c = float64Ops.dot(s, mv(A, n, q)) / float64Ops.dot(q, mv(A, n, q));

@@ -12,3 +12,4 @@ export { makeRng, deriveSeed, permutation } from './random.js';
 export type { Rng } from './random.js';
 export { referencePermutation, vectorFromReference, matrixFromReference, rowsFromReference, referenceProblem } from './referenceLayout.js';
 export type { ReferenceProblemJson } from './referenceLayout.js';
+export { fromSequential, toSequential, copyToSequential } from './sequential.js';

@@ -1,0 +1,132 @@
+/**
+ * Building a CurvatureContext, and the per-example statistics (sample sets) every atom needs.
+ *
+ * Ownership: `ctx.forward()` and `ctx.gradient()` are memoized and owned by the context (callers
+ * must not dispose them); a context made by `createContext` frees them in `dispose()`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { tidy } from './vec.js';
+import * as M from '../model/index.js';
+import type { Batch, ForwardPass, ModelDef, Params } from '../model/types.js';
+import type { CurvatureContext } from './types.js';
+import { CurvatureError } from './types.js';
+import { paramShapes, type SampleSet, type VectorSet } from './samples.js';
+
+export interface OwnedContext extends CurvatureContext {
+  dispose(): void;
+}
+
+/** A context over (params, batch) that computes the forward pass and gradient once, on demand.
+ * It does not take ownership of params or batch. */
+export function createContext(def: ModelDef, params: Params, batch: Batch, options: { seed?: number; step?: number } = {}): OwnedContext {
+  let fp: ForwardPass | undefined;
+  let grad: Params | undefined;
+  const forward = (): ForwardPass => {
+    if (!fp) fp = M.forward(def, params, batch.x);
+    return fp;
+  };
+  return {
+    def,
+    params,
+    batch,
+    seed: options.seed ?? 0,
+    step: options.step ?? 0,
+    forward,
+    gradient: () => {
+      if (!grad) {
+        const f = forward();
+        const n = batch.x.shape[0];
+        grad = tidy(() => {
+          const u = tf.div(M.outputGradient(def.likelihood, f.output, batch.y), n) as tf.Tensor2D;
+          const bp = M.backward(def, params, f, u);
+          tf.dispose([...bp.denseOutputGrads]);
+          return bp.grads;
+        });
+      }
+      return grad;
+    },
+    dispose: () => {
+      if (fp) M.disposeForward(fp);
+      if (grad) tf.dispose(grad as tf.Tensor[]);
+      fp = undefined;
+      grad = undefined;
+    },
+  };
+}
+
+/** Deterministic stream seeds derived from a context seed. */
+export const streamSeed = (seed: number, stream: number): number => (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0;
+
+/** Per-example pre-activation gradients for per-example output cotangents u [N, out]. */
+const preActivationGrads = (ctx: CurvatureContext, u: tf.Tensor2D): tf.Tensor2D[] => {
+  const bp = M.backward(ctx.def, ctx.params, ctx.forward(), u);
+  tf.dispose(bp.grads as tf.Tensor[]);
+  return [...bp.denseOutputGrads];
+};
+
+const stackColumns = (cols: tf.Tensor2D[][]): tf.Tensor3D[] =>
+  cols[0]!.map((_, l) => tidy(() => tf.stack(cols.map((c) => c[l]!)) as tf.Tensor3D));
+
+const denseInputs = (ctx: CurvatureContext): tf.Tensor2D[] => ctx.forward().denseInputs.map((a) => tf.clone(a));
+
+const checkHasDense = (def: ModelDef): void => {
+  if (!def.layers.some((l) => l.kind === 'dense')) throw new CurvatureError('the model has no dense layer, so no parameters to compute curvature for');
+};
+
+/** Exact Fisher = GGN: columns s = J_zᵀ S[:, c] with S Sᵀ = Hₙ, weight 1/N. */
+export function fisherExactSamples(ctx: CurvatureContext): SampleSet {
+  checkHasDense(ctx.def);
+  const fp = ctx.forward();
+  const n = fp.output.shape[0];
+  const S = M.outputHessianSqrt(ctx.def.likelihood, fp.output); // [N, out, C]
+  const C = S.shape[2];
+  const cols: tf.Tensor2D[][] = [];
+  for (let c = 0; c < C; c++) {
+    const u = tidy(() => tf.squeeze(tf.slice(S, [0, 0, c], [-1, -1, 1]), [2]) as tf.Tensor2D);
+    cols.push(preActivationGrads(ctx, u));
+    u.dispose();
+  }
+  S.dispose();
+  const g = stackColumns(cols);
+  cols.forEach((c) => tf.dispose(c));
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered: false, shapes: paramShapes(ctx.def) };
+}
+
+/** Monte-Carlo Fisher: k label draws y ~ p(·|x) from the context seed, weight 1/(kN). */
+export function fisherSampledSamples(ctx: CurvatureContext, k: number): SampleSet {
+  checkHasDense(ctx.def);
+  if (!Number.isInteger(k) || k < 1) throw new CurvatureError(`fisher(sampled: k) needs a positive integer k, got ${k}`);
+  const fp = ctx.forward();
+  const n = fp.output.shape[0];
+  const cols: tf.Tensor2D[][] = [];
+  for (let i = 0; i < k; i++) {
+    const u = tidy(() => {
+      const y = M.sampleTargets(ctx.def.likelihood, fp.output, streamSeed(ctx.seed, i));
+      return M.outputGradient(ctx.def.likelihood, fp.output, y);
+    });
+    cols.push(preActivationGrads(ctx, u));
+    u.dispose();
+  }
+  const g = stackColumns(cols);
+  cols.forEach((c) => tf.dispose(c));
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / (k * n), centered: false, shapes: paramShapes(ctx.def) };
+}
+
+/** Empirical Fisher (data labels), weight 1/N; `centered` gives TONGA's gradient covariance. */
+export function empiricalSamples(ctx: CurvatureContext, centered = false): SampleSet {
+  checkHasDense(ctx.def);
+  const fp = ctx.forward();
+  const n = fp.output.shape[0];
+  const u = M.outputGradient(ctx.def.likelihood, fp.output, ctx.batch.y);
+  const gs = preActivationGrads(ctx, u);
+  u.dispose();
+  const g = gs.map((t) => tidy(() => tf.expandDims(t, 0) as tf.Tensor3D));
+  tf.dispose(gs);
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered, shapes: paramShapes(ctx.def) };
+}
+
+/** outer(gradient): the batch gradient's outer product g gᵀ. */
+export function gradientOuter(ctx: CurvatureContext): VectorSet {
+  const g = ctx.gradient().map((t) => tf.clone(t));
+  return { kind: 'vectors', vectors: [g], weight: 1, shapes: paramShapes(ctx.def) };
+}

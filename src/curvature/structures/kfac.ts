@@ -1,0 +1,201 @@
+/**
+ * K-FAC (Martens & Grosse 2015) with DESIGN §3's conventions. Per dense layer:
+ *   A = (1/N) Σ a aᵀ (bias 'separate') or Ā = (1/N) Σ ā āᵀ, ā = [a; 1] (bias 'homogeneous'),
+ *   G = w Σ_r g_r g_rᵀ over the sample set's columns (w = 1/N exact, 1/(kN) sampled, 1/N empirical).
+ * In geodesic's [in, out] row-major layout the W block is kron(A, G): (A⊗G) vec(V) = vec(A V G);
+ * with 'separate' the bias block is G, with 'homogeneous' the joint [W; b] block is kron(Ā, G).
+ * Factors live on the host in float64 (small: in² + out² per layer); eigendecompositions are
+ * done once per refresh through src/solvers (kroneckerFactorsEigen), products run in tfjs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { tidy } from '../vec.js';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Params } from '../../model/types.js';
+import { kroneckerFactorsEigen, kroneckerSolve, symmetricPowerWithReport, SolverException, type KroneckerEigen } from '../../solvers/index.js';
+import { CurvatureError } from '../types.js';
+import { checkLambda, chooseSolver, numParamsOf, probe, report, type Op, type Shapes } from '../operator.js';
+import { cgSolve } from './free.js';
+import type { SampleSet } from '../samples.js';
+
+export type BiasMode = 'separate' | 'homogeneous';
+
+export interface KfacLayerFactors {
+  /** Input factor, nA×nA row-major (nA = in, or in + 1 when homogeneous). */
+  readonly A: Float64Array;
+  readonly G: Float64Array;
+  readonly nA: number;
+  readonly nG: number;
+}
+
+export interface KfacFactors {
+  readonly bias: BiasMode;
+  readonly layers: readonly KfacLayerFactors[];
+}
+
+const toHost64 = (t: tf.Tensor): Float64Array => {
+  const d = Float64Array.from(t.dataSync());
+  t.dispose();
+  return d;
+};
+
+/** Homogeneous inputs ā = [a, 1]. */
+export const homogeneous = (a: tf.Tensor2D): tf.Tensor2D => tidy(() => tf.concat([a, tf.ones([a.shape[0], 1])], 1) as tf.Tensor2D);
+
+/** K-FAC factors of a sample set (not centered; no N×P or P×P intermediate). */
+export function kfacFactorsOf(s: SampleSet, bias: BiasMode): KfacFactors {
+  if (s.centered) throw new CurvatureError('kfac of a centered gradient covariance is not Kronecker-factored; use diag, block_diag, lowrank or full');
+  const layers = s.a.map((a, l) => {
+    const n = a.shape[0];
+    const A = toHost64(tidy(() => {
+      const x = bias === 'homogeneous' ? homogeneous(a) : a;
+      return tf.div(tf.matMul(x, x, true, false), n);
+    }));
+    const g = s.g[l]!;
+    const [m, nn, out] = g.shape;
+    const G = toHost64(tidy(() => {
+      const gf = tf.reshape(g, [m * nn, out]) as tf.Tensor2D;
+      return tf.mul(tf.matMul(gf, gf, true, false), s.weight);
+    }));
+    const nA = bias === 'homogeneous' ? a.shape[1] + 1 : a.shape[1];
+    return { A, G, nA, nG: out };
+  });
+  return { bias, layers };
+}
+
+const solverError = (what: string, e: unknown): never => {
+  if (e instanceof SolverException) throw new CurvatureError(`${what}: ${e.message}`);
+  throw e;
+};
+
+/** The bias block's eigen-structure as a Kronecker problem with the 1×1 factor [1] (so factored damping applies too). */
+const biasEigen = (eig: KroneckerEigen): KroneckerEigen => {
+  const QA = tf.ones([1, 1]) as tf.Tensor2D;
+  const sA = tf.ones([1]) as tf.Tensor1D;
+  return {
+    nA: 1,
+    nG: eig.nG,
+    QA,
+    QG: eig.QG,
+    sA,
+    sG: eig.sG,
+    valuesA: Float64Array.of(1),
+    valuesG: eig.valuesG,
+    traceA: 1,
+    traceG: eig.traceG,
+    warnings: [],
+    dispose: () => tf.dispose([QA, sA]),
+  };
+};
+
+/** Splits / joins a layer's (W, b) for the homogeneous layout [W; b]. */
+const joinWb = (W: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.concat([W as tf.Tensor2D, tf.reshape(b, [1, -1])], 0) as tf.Tensor2D;
+const splitWb = (J: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
+  const inn = J.shape[0] - 1;
+  return [tf.slice(J, [0, 0], [inn, -1]), tf.reshape(tf.slice(J, [inn, 0], [1, -1]), [-1])];
+};
+
+/** The K-FAC operator over host factors (takes ownership of nothing: factors are plain arrays). */
+export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string): Op {
+  const n = numParamsOf(shapes);
+  let tensors: { A: tf.Tensor2D; G: tf.Tensor2D }[] | undefined;
+  const factorTensors = () => {
+    if (!tensors) {
+      tensors = factors.layers.map((f) => ({
+        A: tf.tensor2d(Float32Array.from(f.A), [f.nA, f.nA]),
+        G: tf.tensor2d(Float32Array.from(f.G), [f.nG, f.nG]),
+      }));
+    }
+    return tensors;
+  };
+  let eigs: { w: KroneckerEigen; b?: KroneckerEigen }[] | undefined;
+  const eigen = () => {
+    if (!eigs) {
+      const out: { w: KroneckerEigen; b?: KroneckerEigen }[] = [];
+      try {
+        for (const f of factors.layers) {
+          const w = kroneckerFactorsEigen(f.A, f.nA, f.G, f.nG);
+          out.push(factors.bias === 'separate' ? { w, b: biasEigen(w) } : { w });
+        }
+      } catch (e) {
+        out.forEach((x) => (x.w.dispose(), x.b?.dispose()));
+        solverError(description, e);
+      }
+      eigs = out;
+    }
+    return eigs;
+  };
+  const mv = (v: Params): Params =>
+    tidy(() => {
+      const ts = factorTensors();
+      const out: tf.Tensor[] = [];
+      ts.forEach(({ A, G }, l) => {
+        const W = v[2 * l]!;
+        const b = v[2 * l + 1]!;
+        if (factors.bias === 'homogeneous') {
+          out.push(...splitWb(tf.matMul(tf.matMul(A, joinWb(W, b)), G)));
+        } else {
+          out.push(tf.matMul(tf.matMul(A, W as tf.Tensor2D), G), tf.reshape(tf.matMul(tf.reshape(b, [1, -1]), G), [-1]));
+        }
+      });
+      return out;
+    });
+  const memory = factors.layers.reduce((s, f) => s + f.nA * f.nA + f.nG * f.nG, 0);
+  const mvFlops = factors.layers.reduce((s, f) => s + 2 * f.nA * f.nG * (f.nA + f.nG), 0);
+  const refreshFlops = factors.layers.reduce((s, f) => s + 9 * (f.nA ** 3 + f.nG ** 3), 0);
+  return {
+    structure: 'kfac',
+    shapes,
+    description,
+    numParams: n,
+    mv,
+    solve: (v, lambda, options) => {
+      checkLambda(lambda);
+      const solver = chooseSolver(description, ['kronecker', 'cg'], options);
+      const mode = options?.damping ?? 'exact';
+      if (solver === 'cg') return cgSolve(mv, description, v, lambda, options);
+      const es = eigen();
+      try {
+        const x = tidy(() => {
+          const out: tf.Tensor[] = [];
+          es.forEach((e, l) => {
+            const W = v[2 * l]! as tf.Tensor2D;
+            const b = v[2 * l + 1]!;
+            if (factors.bias === 'homogeneous') out.push(...splitWb(kroneckerSolve(e.w, joinWb(W, b), lambda, mode)));
+            else out.push(kroneckerSolve(e.w, W, lambda, mode), tf.reshape(kroneckerSolve(e.b!, tf.reshape(b, [1, -1]) as tf.Tensor2D, lambda, mode), [-1]));
+          });
+          return out;
+        });
+        return { x, report: report('kronecker', { warnings: es.flatMap((e) => e.w.warnings) }) };
+      } catch (e) {
+        return solverError(description, e);
+      }
+    },
+    toDense: () => probe(description, shapes, mv),
+    prepare: () => void eigen(),
+    memory: () => memory,
+    flops: () => ({ mv: mvFlops, solve: mvFlops, refresh: refreshFlops }),
+    power: (p) => {
+      const layers = factors.layers.map((f) => ({
+        A: powerOf(description, f.A, f.nA, p),
+        G: powerOf(description, f.G, f.nG, p),
+        nA: f.nA,
+        nG: f.nG,
+      }));
+      return kfacOp({ bias: factors.bias, layers }, shapes, p === 0.5 ? `sqrt(${description})` : `(${description})^${p}`);
+    },
+    dispose: () => {
+      if (tensors) tensors.forEach((t) => tf.dispose([t.A, t.G]));
+      if (eigs) eigs.forEach((x) => (x.w.dispose(), x.b?.dispose()));
+      tensors = undefined;
+      eigs = undefined;
+    },
+  };
+}
+
+export const powerOf = (description: string, M: Float64Array, n: number, p: number): Float64Array => {
+  if (p === 1) return Float64Array.from(M);
+  const r = symmetricPowerWithReport(M, n, p);
+  if (E.isLeft(r)) throw new CurvatureError(`${description}^${p}: ${r.left.message}`);
+  return r.right.matrix;
+};
+

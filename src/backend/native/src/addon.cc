@@ -1,0 +1,364 @@
+// geodesic-native: SGEMM, activations and reductions for tfjs-wasm tensors, via plain Node-API.
+// One persistent thread pool (workers block on a condition variable; the caller thread works too).
+// The kernel set (avx512 / avx2 / generic) is chosen at load time with __builtin_cpu_supports.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+
+// ------------------------------------------------------------------ thread pool
+class Pool {
+ public:
+  explicit Pool(int workers) {
+    for (int i = 0; i < workers; i++) std::thread([this] { loop(); }).detach();
+    nworkers_ = workers;
+  }
+  int threads() const { return nworkers_ + 1; }
+
+  // Run f(0..ntasks-1) on the caller plus the workers; returns when all are done.
+  void run(int ntasks, const std::function<void(int)>& f) {
+    if (ntasks <= 0) return;
+    if (ntasks == 1 || nworkers_ == 0) {
+      for (int i = 0; i < ntasks; i++) f(i);
+      return;
+    }
+    std::lock_guard<std::mutex> one_region(submit_);
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      job_ = &f;
+      ntasks_ = ntasks;
+      next_.store(0);
+      active_ = nworkers_;
+      generation_++;
+    }
+    cv_work_.notify_all();
+    int i;
+    while ((i = next_.fetch_add(1)) < ntasks) f(i);
+    std::unique_lock<std::mutex> lk(m_);
+    cv_done_.wait(lk, [this] { return active_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lk(m_);
+      cv_work_.wait(lk, [&] { return generation_ != seen; });
+      seen = generation_;
+      const std::function<void(int)>* f = job_;
+      const int nt = ntasks_;
+      lk.unlock();
+      int i;
+      while ((i = next_.fetch_add(1)) < nt) (*f)(i);
+      lk.lock();
+      if (--active_ == 0) cv_done_.notify_one();
+    }
+  }
+  std::mutex submit_, m_;
+  std::condition_variable cv_work_, cv_done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int ntasks_ = 0, active_ = 0, nworkers_ = 0;
+  uint64_t generation_ = 0;
+  std::atomic<int> next_{0};
+};
+
+static Pool* g_pool = nullptr;  // leaked on purpose: detached workers outlive static destructors
+static const KernelSet* g_k = nullptr;
+
+static bool isa_available(const std::string& name) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (name == "avx512") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+  if (name == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return name == "generic";
+}
+
+static const KernelSet* kernel_set(const std::string& name) {
+  if (!isa_available(name)) return nullptr;
+  if (name == "avx512") return &kernels_avx512;
+  if (name == "avx2") return &kernels_avx2;
+  return &kernels_generic;
+}
+
+static void init_once() {
+  if (g_k != nullptr) return;
+  const char* want = std::getenv("GEODESIC_NATIVE_ISA");
+  if (want != nullptr) g_k = kernel_set(want);
+  if (g_k == nullptr) g_k = kernel_set("avx512");
+  if (g_k == nullptr) g_k = kernel_set("avx2");
+  if (g_k == nullptr) g_k = &kernels_generic;
+  int threads = 2;
+  const char* t = std::getenv("GEODESIC_NATIVE_THREADS");
+  if (t != nullptr && std::atoi(t) > 0) threads = std::atoi(t);
+  const int hw = (int)std::thread::hardware_concurrency();
+  if (hw > 0) threads = std::min(threads, hw);
+  g_pool = new Pool(std::max(threads, 1) - 1);
+}
+
+// ------------------------------------------------------------------ N-API helpers
+#define CHECK(call)                                          \
+  do {                                                       \
+    if ((call) != napi_ok) {                                 \
+      napi_throw_error(env, nullptr, "geodesic-native: N-API call failed: " #call); \
+      return nullptr;                                        \
+    }                                                        \
+  } while (0)
+
+struct F32 {
+  float* data = nullptr;
+  size_t length = 0;
+};
+
+static bool get_f32(napi_env env, napi_value v, F32* out, const char* what, bool allow_null = false) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (allow_null && (t == napi_null || t == napi_undefined)) return true;
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type type;
+    void* data;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &type, &out->length, &data, &ab, &off) == napi_ok && type == napi_float32_array) {
+      out->data = static_cast<float*>(data);
+      return true;
+    }
+  }
+  std::string msg = std::string("geodesic-native: ") + what + " must be a Float32Array";
+  napi_throw_type_error(env, nullptr, msg.c_str());
+  return false;
+}
+
+static bool get_long(napi_env env, napi_value v, long* out, const char* what) {
+  int64_t x;
+  if (napi_get_value_int64(env, v, &x) != napi_ok || x < 0) {
+    std::string msg = std::string("geodesic-native: ") + what + " must be a non-negative integer";
+    napi_throw_type_error(env, nullptr, msg.c_str());
+    return false;
+  }
+  *out = (long)x;
+  return true;
+}
+
+static bool get_bool(napi_env env, napi_value v) {
+  bool b = false;
+  if (napi_get_value_bool(env, v, &b) != napi_ok) {
+    int32_t i = 0;
+    napi_get_value_int32(env, v, &i);
+    b = i != 0;
+  }
+  return b;
+}
+
+static bool too_short(napi_env env, const F32& a, size_t need, const char* what) {
+  if (a.length >= need) return false;
+  std::string msg = std::string("geodesic-native: ") + what + " is too short (" + std::to_string(a.length) +
+                    " < " + std::to_string(need) + ")";
+  napi_throw_range_error(env, nullptr, msg.c_str());
+  return true;
+}
+
+// ------------------------------------------------------------------ gemm
+struct Task {
+  long b, m0, m1, n0, n1;
+};
+
+// gemm(A, B, C, bias|null, batch, m, n, k, transA, transB, strideA, strideB, act, alpha)
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value a[14];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  if (argc < 14) {
+    napi_throw_type_error(env, nullptr, "geodesic-native: gemm expects 14 arguments");
+    return nullptr;
+  }
+  F32 A, B, C, bias;
+  long batch, m, n, k, sa, sb;
+  if (!get_f32(env, a[0], &A, "A") || !get_f32(env, a[1], &B, "B") || !get_f32(env, a[2], &C, "C") ||
+      !get_f32(env, a[3], &bias, "bias", true) || !get_long(env, a[4], &batch, "batch") || !get_long(env, a[5], &m, "m") ||
+      !get_long(env, a[6], &n, "n") || !get_long(env, a[7], &k, "k") || !get_long(env, a[10], &sa, "strideA") ||
+      !get_long(env, a[11], &sb, "strideB"))
+    return nullptr;
+  int32_t act = 0;
+  double alpha = 0;
+  napi_get_value_int32(env, a[12], &act);
+  napi_get_value_double(env, a[13], &alpha);
+  GemmArgs g{m, n, k, get_bool(env, a[8]), get_bool(env, a[9]), bias.data, act, (float)alpha};
+  if (batch == 0 || m == 0 || n == 0) return nullptr;
+  if (too_short(env, A, (size_t)((batch - 1) * sa + m * k), "A") || too_short(env, B, (size_t)((batch - 1) * sb + k * n), "B") ||
+      too_short(env, C, (size_t)(batch * m * n), "C") || (bias.data != nullptr && too_short(env, bias, (size_t)n, "bias")))
+    return nullptr;
+
+  const int T = g_pool->threads();
+  const double flops = 2.0 * batch * m * n * k;
+  std::vector<Task> tasks;
+  if (T == 1 || flops < 4.0e6 || batch >= 2 * T) {
+    for (long b = 0; b < batch; b++) tasks.push_back({b, 0, m, 0, n});
+  } else {
+    for (long b = 0; b < batch; b++) {
+      if (m >= n) {  // split rows, keeping micro-tile multiples
+        const long step = ((m + T - 1) / T + g_k->mr - 1) / g_k->mr * g_k->mr;
+        for (long r = 0; r < m; r += step) tasks.push_back({b, r, std::min(m, r + step), 0, n});
+      } else {
+        const long step = ((n + T - 1) / T + g_k->nr - 1) / g_k->nr * g_k->nr;
+        for (long c = 0; c < n; c += step) tasks.push_back({b, 0, m, c, std::min(n, c + step)});
+      }
+    }
+  }
+  const KernelSet* ks = g_k;
+  const float *pa = A.data, *pb = B.data;
+  float* pc = C.data;
+  g_pool->run((int)tasks.size(), [&](int i) {
+    const Task& t = tasks[i];
+    ks->gemm_region(g, pa + t.b * sa, pb + t.b * sb, pc + t.b * m * n, t.m0, t.m1, t.n0, t.n1);
+  });
+  return nullptr;
+}
+
+// ------------------------------------------------------------------ elementwise
+static const long kChunk = 1 << 15;
+
+// unary(op, X, Y[, n])
+static napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  int32_t op = 0;
+  napi_get_value_int32(env, a[0], &op);
+  F32 X, Y;
+  if (!get_f32(env, a[1], &X, "X") || !get_f32(env, a[2], &Y, "Y")) return nullptr;
+  const long n = (long)X.length;
+  if (too_short(env, Y, (size_t)n, "Y")) return nullptr;
+  const KernelSet* ks = g_k;
+  const int chunks = (int)((n + kChunk - 1) / kChunk);
+  g_pool->run(chunks, [&](int i) {
+    const long s = i * kChunk, e = std::min(n, s + kChunk);
+    ks->unary(op, X.data + s, Y.data + s, e - s);
+  });
+  return nullptr;
+}
+
+// unaryGrad(op, T, dY, dX): T = forward output (tanh, sigmoid) or input (relu, softplus)
+static napi_value UnaryGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  int32_t op = 0;
+  napi_get_value_int32(env, a[0], &op);
+  F32 Tt, dY, dX;
+  if (!get_f32(env, a[1], &Tt, "T") || !get_f32(env, a[2], &dY, "dY") || !get_f32(env, a[3], &dX, "dX")) return nullptr;
+  const long n = (long)Tt.length;
+  if (too_short(env, dY, (size_t)n, "dY") || too_short(env, dX, (size_t)n, "dX")) return nullptr;
+  const KernelSet* ks = g_k;
+  const int chunks = (int)((n + kChunk - 1) / kChunk);
+  g_pool->run(chunks, [&](int i) {
+    const long s = i * kChunk, e = std::min(n, s + kChunk);
+    ks->unary_grad(op, Tt.data + s, dY.data + s, dX.data + s, e - s);
+  });
+  return nullptr;
+}
+
+// ------------------------------------------------------------------ reductions
+// colSum(X, rows, cols, out): out[c] = sum_r X[r, c]
+static napi_value ColSum(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  F32 X, out;
+  long rows, cols;
+  if (!get_f32(env, a[0], &X, "X") || !get_long(env, a[1], &rows, "rows") || !get_long(env, a[2], &cols, "cols") ||
+      !get_f32(env, a[3], &out, "out"))
+    return nullptr;
+  if (too_short(env, X, (size_t)(rows * cols), "X") || too_short(env, out, (size_t)cols, "out")) return nullptr;
+  const KernelSet* ks = g_k;
+  const int T = (rows * cols >= (1 << 16) && cols >= 64) ? g_pool->threads() : 1;
+  const long step = ((cols + T - 1) / T + 15) / 16 * 16;
+  const int ntasks = (int)((cols + step - 1) / step);
+  g_pool->run(ntasks, [&](int i) {
+    const long c0 = i * step, c1 = std::min(cols, c0 + step);
+    ks->col_sum(X.data, cols, 0, rows, c0, c1, out.data);
+  });
+  return nullptr;
+}
+
+// rowSum(X, rows, cols, out): out[r] = sum_c X[r, c]
+static napi_value RowSum(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  F32 X, out;
+  long rows, cols;
+  if (!get_f32(env, a[0], &X, "X") || !get_long(env, a[1], &rows, "rows") || !get_long(env, a[2], &cols, "cols") ||
+      !get_f32(env, a[3], &out, "out"))
+    return nullptr;
+  if (too_short(env, X, (size_t)(rows * cols), "X") || too_short(env, out, (size_t)rows, "out")) return nullptr;
+  const KernelSet* ks = g_k;
+  const int T = (rows * cols >= (1 << 16) && rows >= 2) ? g_pool->threads() : 1;
+  const long step = (rows + T - 1) / T;
+  g_pool->run(T, [&](int i) {
+    const long r0 = i * step, r1 = std::min(rows, r0 + step);
+    if (r0 < r1) ks->row_sum(X.data, cols, r0, r1, out.data);
+  });
+  return nullptr;
+}
+
+// ------------------------------------------------------------------ info / isa
+static napi_value Info(napi_env env, napi_callback_info) {
+  napi_value o, isa, threads, mr, nr;
+  CHECK(napi_create_object(env, &o));
+  CHECK(napi_create_string_utf8(env, g_k->name, NAPI_AUTO_LENGTH, &isa));
+  CHECK(napi_create_int32(env, g_pool->threads(), &threads));
+  CHECK(napi_create_int32(env, g_k->mr, &mr));
+  CHECK(napi_create_int32(env, g_k->nr, &nr));
+  CHECK(napi_set_named_property(env, o, "isa", isa));
+  CHECK(napi_set_named_property(env, o, "threads", threads));
+  CHECK(napi_set_named_property(env, o, "mr", mr));
+  CHECK(napi_set_named_property(env, o, "nr", nr));
+  return o;
+}
+
+// setIsa(name) -> boolean: switch kernel set (tests cover every set the CPU supports).
+static napi_value SetIsa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  char buf[32] = {0};
+  size_t len = 0;
+  napi_get_value_string_utf8(env, a[0], buf, sizeof buf, &len);
+  const KernelSet* ks = kernel_set(buf);
+  if (ks != nullptr) g_k = ks;
+  napi_value r;
+  CHECK(napi_get_boolean(env, ks != nullptr, &r));
+  return r;
+}
+
+NAPI_MODULE_INIT() {
+  init_once();
+  struct {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {{"gemm", Gemm}, {"unary", Unary}, {"unaryGrad", UnaryGrad}, {"colSum", ColSum},
+             {"rowSum", RowSum}, {"info", Info}, {"setIsa", SetIsa}};
+  for (auto& f : fns) {
+    napi_value fn;
+    CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));
+    CHECK(napi_set_named_property(env, exports, f.name, fn));
+  }
+  return exports;
+}

@@ -1,0 +1,28 @@
+// avx512 kernel set: the generic kernels of kernels_impl.inc compiled for this ISA only.
+// Chosen at run time (see addon.cc); the rest of the addon is built for the baseline ISA.
+#include "kernels.h"
+#include <cstdlib>
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")
+
+namespace k_avx512 {
+#define VW 16
+#define MR 12
+#define NR 32
+#define KC 192
+#define MC 144
+#define NC 3072
+#include "kernels_impl.inc"
+#undef VW
+#undef MR
+#undef NR
+#undef KC
+#undef MC
+#undef NC
+}  // namespace k_avx512
+
+const KernelSet kernels_avx512 = {"avx512", k_avx512::gemm_region, k_avx512::unary, k_avx512::unary_grad,
+                                   k_avx512::col_sum, k_avx512::row_sum, 12, 32};
+#else
+const KernelSet kernels_avx512 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0};
+#endif

@@ -1,0 +1,164 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, activeBackend } from '../../src/backend/select.js';
+import { activationGrad, loadNative, uninstallNativeKernels, type NativeAddon } from '../../src/backend/native.js';
+
+function data(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * scale;
+  }
+  return out;
+}
+
+/** max |x − ref| / max(|ref|), plus an absolute floor for near-zero references. */
+function err(x: Float32Array, ref: Float32Array): number {
+  let scale = 1e-3;
+  for (const v of ref) scale = Math.max(scale, Math.abs(v));
+  let e = 0;
+  for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(x[i]! - ref[i]!));
+  return e / scale;
+}
+
+async function on(name: 'cpu' | 'native', f: () => tf.Tensor): Promise<Float32Array> {
+  if (name === 'cpu') await tf.setBackend('cpu');
+  else await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const t = tf.tidy(f);
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return v;
+}
+
+const loaded = loadNative();
+const addon: NativeAddon | null = loaded.ok ? loaded.addon : null;
+const isas = addon === null ? [] : ['avx512', 'avx2', 'generic'].filter((i) => addon.setIsa(i));
+const bestIsa = isas[0] ?? 'generic';
+
+describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backend', () => {
+  beforeAll(async () => {
+    const choice = await selectBackend('native');
+    expect(choice.name).toBe('native');
+    expect(activeBackend()).toBe('native');
+  });
+  afterAll(() => {
+    addon?.setIsa(bestIsa);
+    uninstallNativeKernels();
+  });
+
+  for (const isa of isas) {
+    it(`matMul, every transpose and batch broadcast (${isa})`, async () => {
+      expect(addon!.setIsa(isa)).toBe(true);
+      expect(addon!.info().isa).toBe(isa);
+      // Sizes straddle the micro-tiles and the cache blocks (KC ≤ 256) so edges are exercised.
+      const shapes: Array<[number, number, number]> = [[3, 2, 1], [37, 29, 300], [70, 130, 513]];
+      const batches: Array<[number[], number[]]> = [[[], []], [[2], [2]], [[1], [3]], [[3], [1]]];
+      for (const [m, n, k] of shapes)
+        for (const [ba, bb] of batches)
+          for (const ta of [false, true])
+            for (const tb of [false, true]) {
+              const aShape = [...ba, ...(ta ? [k, m] : [m, k])], bShape = [...bb, ...(tb ? [n, k] : [k, n])];
+              const f = () => tf.matMul(tf.tensor(data(tf.util.sizeFromShape(aShape), 1), aShape), tf.tensor(data(tf.util.sizeFromShape(bShape), 2), bShape), ta, tb);
+              expect(err(await on('native', f), await on('cpu', f)), JSON.stringify({ isa, m, n, k, ba, bb, ta, tb })).toBeLessThan(1e-5);
+            }
+    });
+
+    it(`fused matMul with bias and activation (${isa})`, async () => {
+      addon!.setIsa(isa);
+      const m = 33, n = 40, k = 17;
+      for (const batch of [1, 2])
+        for (const ta of [false, true])
+          for (const tb of [false, true])
+            for (const biasShape of [null, [n], [1, n]])
+              for (const activation of ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const) {
+                const aShape = [batch, ...(ta ? [k, m] : [m, k])], bShape = [batch, ...(tb ? [n, k] : [k, n])];
+                const f = () =>
+                  tf.fused.matMul({
+                    a: tf.tensor(data(tf.util.sizeFromShape(aShape), 3, 4), aShape) as tf.Tensor3D,
+                    b: tf.tensor(data(tf.util.sizeFromShape(bShape), 4), bShape) as tf.Tensor3D,
+                    transposeA: ta, transposeB: tb,
+                    bias: biasShape === null ? undefined : tf.tensor(data(n, 5, 4), biasShape),
+                    activation, leakyreluAlpha: 0.1,
+                  });
+                expect(err(await on('native', f), await on('cpu', f)), JSON.stringify({ isa, batch, ta, tb, biasShape, activation })).toBeLessThan(2e-5);
+              }
+    });
+
+    it(`activations and their derivatives (${isa})`, async () => {
+      addon!.setIsa(isa);
+      // Wide range: both branches of tanh (|x| < 0.625), softplus's three regimes, saturation.
+      const x = Float32Array.from([...data(997, 6, 60), 0, -0, 1e-8, -1e-8, 0.6249, 0.6251, -14, -13.9, 13.9, 14, 88, -88, 100, -100]);
+      const tanhExact = Float32Array.from(x, (v) => Math.tanh(v));
+      const sigExact = Float32Array.from(x, (v) => 1 / (1 + Math.exp(-v)));
+      for (const [op, exact] of [['tanh', tanhExact], ['sigmoid', sigExact], ['softplus', null], ['relu', null]] as const) {
+        const f = () => (tf as unknown as Record<string, (t: tf.Tensor) => tf.Tensor>)[op]!(tf.tensor1d(x));
+        const got = await on('native', f);
+        const ref = await on('cpu', f);
+        for (let i = 0; i < x.length; i++) {
+          const r = exact !== null ? exact[i]! : ref[i]!;
+          expect(Math.abs(got[i]! - r), `${op}(${x[i]})`).toBeLessThanOrEqual(2e-7 + 4e-7 * Math.abs(r));
+        }
+        const dy = data(x.length, 7);
+        const g = () => {
+          const t = tf.tensor1d(x);
+          const saved = op === 'tanh' || op === 'sigmoid' ? (tf as unknown as Record<string, (t: tf.Tensor) => tf.Tensor>)[op]!(t) : t;
+          return activationGrad(op, saved, tf.tensor1d(dy));
+        };
+        expect(err(await on('native', g), await on('cpu', g)), `${op}'`).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it('Sum over leading / trailing / other axes, keepDims', async () => {
+    const shape = [6, 50, 70];
+    const x = data(6 * 50 * 70, 8);
+    for (const axis of [0, [0, 1], 2, [1, 2], 1, [0, 2], [0, 1, 2], -1])
+      for (const keepDims of [false, true]) {
+        const f = () => tf.sum(tf.tensor(x, shape), axis, keepDims);
+        const got = await on('native', f), ref = await on('cpu', f);
+        expect(got.length).toBe(ref.length);
+        expect(err(got, ref), JSON.stringify({ axis, keepDims })).toBeLessThan(1e-5);
+      }
+  });
+
+  it('gradients of a tanh MLP (784-64-30 shapes scaled down) match the cpu backend', async () => {
+    const N = 40, sizes = [50, 64, 32, 10];
+    const f = () => {
+      const x = tf.tensor2d(data(N * sizes[0]!, 11), [N, sizes[0]!]);
+      const ws = sizes.slice(1).map((s, i) => tf.tensor2d(data(sizes[i]! * s, 12 + i, 0.5), [sizes[i]!, s]));
+      const bs = sizes.slice(1).map((s, i) => tf.tensor1d(data(s, 20 + i, 0.1)));
+      const loss = (...p: tf.Tensor[]) => {
+        let h: tf.Tensor = x;
+        for (let l = 0; l < ws.length; l++) {
+          const z = tf.add(tf.matMul(h, p[l]!), p[ws.length + l]!);
+          h = l < ws.length - 1 ? tf.tanh(z) : z;
+        }
+        return tf.mean(tf.sum(tf.square(h), 1));
+      };
+      const grads = tf.grads(loss)([...ws, ...bs]);
+      return tf.concat(grads.map((g) => g.flatten()));
+    };
+    expect(err(await on('native', f), await on('cpu', f))).toBeLessThan(2e-5);
+  });
+
+  it('does not leak wasm memory over repeated kernel calls', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor2d(data(48 * 64, 30), [48, 64]), b = tf.tensor2d(data(48 * 32, 31), [48, 32]);
+    const step = () => tf.tidy(() => tf.sum(tf.tanh(tf.matMul(a, b, true, false).matMul(b, false, true))));
+    step().dispose();
+    const before = tf.memory();
+    for (let i = 0; i < 20; i++) step().dispose();
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    tf.dispose([a, b]);
+  });
+
+  it('rejects arrays that are too short instead of reading past them', () => {
+    expect(() => addon!.gemm(new Float32Array(3), new Float32Array(4), new Float32Array(4), null, 1, 2, 2, 2, false, false, 0, 0, 0, 0)).toThrow(/too short/);
+    expect(() => addon!.unary(4, new Float32Array(8), new Float32Array(4))).toThrow(/too short/);
+  });
+});

@@ -1,0 +1,340 @@
+/**
+ * Text → syntax tree. The grammar is grammar/optim.ohm (its generated bundle is the only ohm import
+ * besides the runtime); a syntax error becomes one located Diagnostic ("expected a number").
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { NonterminalNode, Node } from 'ohm-js';
+import grammar from '../../grammar/optim.ohm-bundle.js';
+import type {
+  Arg,
+  Call,
+  ClauseAst,
+  Comments,
+  Expr,
+  FileAst,
+  Ident,
+  ImportAst,
+  Item,
+  Name,
+  OptimizerAst,
+} from './ast.js';
+import { error, type Diagnostic } from './diagnostics.js';
+import type { Span } from './spec.js';
+
+/** Where a node is: a file name and the offsets of its line starts. */
+interface Ctx {
+  readonly file: string;
+  readonly lineStarts: readonly number[];
+}
+
+function lineStartsOf(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return starts;
+}
+
+function lineOf(ctx: Ctx, offset: number): number {
+  let lo = 0;
+  let hi = ctx.lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ctx.lineStarts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+function span(ctx: Ctx, start: number, end: number): Span {
+  const line = lineOf(ctx, start);
+  return { file: ctx.file, start, end, line, column: start - ctx.lineStarts[line - 1]! + 1 };
+}
+
+const nodeSpan = (ctx: Ctx, n: Node): Span => span(ctx, n.source.startIdx, n.source.endIdx);
+
+const noComments: Comments = { leading: [], trailing: undefined };
+
+function unescape(body: string): string {
+  return body.replace(/\\(["\\])/g, '$1');
+}
+
+const semantics = grammar.createSemantics();
+
+// Each node kind has its own operation so results stay well typed.
+semantics.addOperation<unknown>('ast(ctx)', {
+  File(items) {
+    const ctx = this.args['ctx'] as Ctx;
+    const file: FileAst = {
+      _tag: 'File',
+      items: items.children.map((c) => c['ast'](ctx) as Item),
+      closing: [],
+      span: nodeSpan(ctx, this),
+    };
+    return file;
+  },
+  Item(item) {
+    return item['ast'](this.args['ctx']);
+  },
+  Import(_kw, path) {
+    const ctx = this.args['ctx'] as Ctx;
+    const node: ImportAst = {
+      _tag: 'Import',
+      path: path['ast'](ctx) as string,
+      pathSpan: nodeSpan(ctx, path),
+      comments: noComments,
+      span: nodeSpan(ctx, this),
+    };
+    return node;
+  },
+  Optimizer(_kw, name, title, ext, open, clauses, _close) {
+    const ctx = this.args['ctx'] as Ctx;
+    const node: OptimizerAst = {
+      _tag: 'Optimizer',
+      name: name['name'](ctx) as Name,
+      title: title.children.length > 0 ? (title.children[0]!['ast'](ctx) as string) : undefined,
+      extends: ext.children.length > 0 ? (ext.children[0]!['ast'](ctx) as Name) : undefined,
+      clauses: clauses.children.map((c) => c['ast'](ctx) as ClauseAst),
+      comments: noComments,
+      closing: [],
+      closingTrailing: undefined,
+      headerSpan: span(ctx, this.source.startIdx, open.source.endIdx),
+      span: nodeSpan(ctx, this),
+    };
+    return node;
+  },
+  Extends(_kw, name) {
+    return name['name'](this.args['ctx']);
+  },
+  Clause(name, _eq, value) {
+    const ctx = this.args['ctx'] as Ctx;
+    const node: ClauseAst = {
+      _tag: 'Clause',
+      name: name['name'](ctx) as Name,
+      value: value['ast'](ctx) as Expr,
+      comments: noComments,
+      span: nodeSpan(ctx, this),
+    };
+    return node;
+  },
+  Expr(e) {
+    return e['ast'](this.args['ctx']);
+  },
+  Sum_plus(l, _op, r) {
+    return binary(this, '+', l, r);
+  },
+  Sum(e) {
+    return e['ast'](this.args['ctx']);
+  },
+  Pipe_pipe(subject, _op, transform) {
+    const ctx = this.args['ctx'] as Ctx;
+    return {
+      _tag: 'Pipe',
+      subject: subject['ast'](ctx) as Expr,
+      transform: transform['ast'](ctx) as Ident | Call,
+      span: nodeSpan(ctx, this),
+    } satisfies Expr;
+  },
+  Pipe(e) {
+    return e['ast'](this.args['ctx']);
+  },
+  Transform(e) {
+    return e['ast'](this.args['ctx']);
+  },
+  Product_times(l, _op, r) {
+    return binary(this, '*', l, r);
+  },
+  Product(e) {
+    return e['ast'](this.args['ctx']);
+  },
+  Power_power(l, _op, r) {
+    return binary(this, '^', l, r);
+  },
+  Power(e) {
+    return e['ast'](this.args['ctx']);
+  },
+  Primary_paren(_open, e, _close) {
+    return e['ast'](this.args['ctx']);
+  },
+  Primary(e) {
+    const ctx = this.args['ctx'] as Ctx;
+    if (e.ctorName === 'string') return { _tag: 'String', value: e['ast'](ctx) as string, span: nodeSpan(ctx, e) } satisfies Expr;
+    return e['ast'](ctx);
+  },
+  Call(callee, _open, args, _comma, _close) {
+    const ctx = this.args['ctx'] as Ctx;
+    return {
+      _tag: 'Call',
+      callee: callee['name'](ctx) as Name,
+      args: args.asIteration().children.map((a) => a['ast'](ctx) as Arg),
+      span: nodeSpan(ctx, this),
+    } satisfies Expr;
+  },
+  Arg_named(name, _colon, value) {
+    const ctx = this.args['ctx'] as Ctx;
+    return { name: name['name'](ctx) as Name, value: value['ast'](ctx) as Expr, span: nodeSpan(ctx, this) } satisfies Arg;
+  },
+  Arg_positional(value) {
+    const ctx = this.args['ctx'] as Ctx;
+    return { name: undefined, value: value['ast'](ctx) as Expr, span: nodeSpan(ctx, this) } satisfies Arg;
+  },
+  Arg(a) {
+    return a['ast'](this.args['ctx']);
+  },
+  name(_first, _rest) {
+    const ctx = this.args['ctx'] as Ctx;
+    return { _tag: 'Ident', name: this.sourceString, span: nodeSpan(ctx, this) } satisfies Expr;
+  },
+  number(_sign, _digits, _fraction, _exponent) {
+    const ctx = this.args['ctx'] as Ctx;
+    return { _tag: 'Number', value: Number(this.sourceString), text: this.sourceString, span: nodeSpan(ctx, this) } satisfies Expr;
+  },
+  boolean(_b) {
+    const ctx = this.args['ctx'] as Ctx;
+    return { _tag: 'Boolean', value: this.sourceString === 'true', span: nodeSpan(ctx, this) } satisfies Expr;
+  },
+  string(_open, _chars, _close) {
+    // Titles and import paths use the text; `Primary` wraps a string in expression position.
+    return unescape(this.sourceString.slice(1, -1));
+  },
+});
+
+semantics.addOperation<Name>('name(ctx)', {
+  name(_first, _rest) {
+    const ctx = this.args['ctx'] as Ctx;
+    return { value: this.sourceString, span: nodeSpan(ctx, this) };
+  },
+});
+
+function binary(node: NonterminalNode, op: '+' | '*' | '^', l: NonterminalNode, r: NonterminalNode): Expr {
+  const ctx = node.args['ctx'] as Ctx;
+  return { _tag: 'Binary', op, left: l['ast'](ctx) as Expr, right: r['ast'](ctx) as Expr, span: nodeSpan(ctx, node) };
+}
+
+// ---- comments -------------------------------------------------------------------------------
+
+interface RawComment {
+  readonly start: number;
+  readonly line: number;
+  readonly text: string;
+}
+
+/** All `#` comments of a text that the grammar accepted (strings cannot span lines or hold `#`
+ * unescaped-quote tricks, so a quote-aware scan is exact). */
+function scanComments(ctx: Ctx, text: string): RawComment[] {
+  const out: RawComment[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (ch === '#') {
+      let j = i;
+      while (j < text.length && text[j] !== '\n' && text[j] !== '\r') j++;
+      out.push({ start: i, line: lineOf(ctx, i), text: text.slice(i + 1, j).trim() });
+      i = j;
+    } else i++;
+  }
+  return out;
+}
+
+const endLine = (ctx: Ctx, s: Span): number => lineOf(ctx, Math.max(s.start, s.end - 1));
+
+/** Attach each comment to the element it belongs to: on the same line after an element → its
+ * trailing comment; otherwise → a leading comment of the next element (or the container's closing
+ * comments). */
+function attachComments(ctx: Ctx, file: FileAst, comments: readonly RawComment[]): FileAst {
+  const itemLeading = file.items.map((): string[] => []);
+  const itemTrailing: (string | undefined)[] = file.items.map(() => undefined);
+  const fileClosing: string[] = [];
+  const blocks = file.items.map((item) =>
+    item._tag === 'Optimizer'
+      ? {
+          headerTrailing: undefined as string | undefined,
+          closing: [] as string[],
+          leading: item.clauses.map((): string[] => []),
+          trailing: item.clauses.map((): string | undefined => undefined),
+        }
+      : undefined,
+  );
+
+  for (const c of comments) {
+    const inside = file.items.findIndex(
+      (it) => it._tag === 'Optimizer' && c.start >= it.headerSpan.end && c.start < it.span.end - 1,
+    );
+    if (inside >= 0) {
+      const block = file.items[inside] as OptimizerAst;
+      const b = blocks[inside]!;
+      const prev = lastIndexWhere(block.clauses, (cl) => cl.span.end <= c.start);
+      const within = block.clauses.findIndex((cl) => cl.span.start <= c.start && c.start < cl.span.end);
+      if (within >= 0) b.leading[within]!.push(c.text);
+      else if (prev >= 0 && endLine(ctx, block.clauses[prev]!.span) === c.line && b.trailing[prev] === undefined)
+        b.trailing[prev] = c.text;
+      else if (prev < 0 && endLine(ctx, block.headerSpan) === c.line && b.headerTrailing === undefined)
+        b.headerTrailing = c.text;
+      else if (prev + 1 < block.clauses.length) b.leading[prev + 1]!.push(c.text);
+      else b.closing.push(c.text);
+    } else {
+      const prev = lastIndexWhere(file.items, (it) => it.span.end <= c.start);
+      const within = file.items.findIndex((it) => it.span.start <= c.start && c.start < it.span.end);
+      if (within >= 0) itemLeading[within]!.push(c.text); // e.g. between `optimizer` and `{`
+      else if (prev >= 0 && endLine(ctx, file.items[prev]!.span) === c.line && itemTrailing[prev] === undefined)
+        itemTrailing[prev] = c.text;
+      else if (prev + 1 < file.items.length) itemLeading[prev + 1]!.push(c.text);
+      else fileClosing.push(c.text);
+    }
+  }
+
+  const items = file.items.map((item, i): Item => {
+    if (item._tag === 'Import') return { ...item, comments: { leading: itemLeading[i]!, trailing: itemTrailing[i] } };
+    const b = blocks[i]!;
+    return {
+      ...item,
+      comments: { leading: itemLeading[i]!, trailing: b.headerTrailing },
+      closing: b.closing,
+      closingTrailing: itemTrailing[i],
+      clauses: item.clauses.map((cl, j) => ({ ...cl, comments: { leading: b.leading[j]!, trailing: b.trailing[j] } })),
+    };
+  });
+  return { ...file, items, closing: fileClosing };
+}
+
+function lastIndexWhere<T>(xs: readonly T[], p: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (p(xs[i]!)) return i;
+  return -1;
+}
+
+// ---- entry point ------------------------------------------------------------------------------
+
+/** Parse one file. A syntax error is a single Diagnostic at the furthest point the parser reached. */
+export function parse(file: string, text: string): E.Either<Diagnostic, FileAst> {
+  const ctx: Ctx = { file, lineStarts: lineStartsOf(text) };
+  const result = grammar.match(text);
+  if (result.failed()) {
+    const at = result.getRightmostFailurePosition();
+    const where = span(ctx, at, Math.min(text.length, at + Math.max(1, tokenLength(text, at))));
+    if (unterminatedString(text, at)) return E.left(error(where, 'unterminated string (a string ends with " on the same line)'));
+    const found = at >= text.length ? 'end of file' : describeAt(text, at);
+    return E.left(error(where, `expected ${result.getExpectedText()}, found ${found}`));
+  }
+  const tree = semantics(result)['ast'](ctx) as FileAst;
+  return E.right(attachComments(ctx, tree, scanComments(ctx, text)));
+}
+
+/** Length of the token starting at `at` (for the caret's width). */
+function tokenLength(text: string, at: number): number {
+  const m = /^(?:[A-Za-z_][A-Za-z0-9_]*|-?[0-9][0-9.eE+-]*|"[^"\n]*"?|\|>|.)/.exec(text.slice(at));
+  return m === null ? 1 : m[0].length;
+}
+
+function unterminatedString(text: string, at: number): boolean {
+  if (text[at] !== '"') return false;
+  const rest = /^"(?:\\.|[^"\\\n\r])*/.exec(text.slice(at))![0];
+  return text[at + rest.length] !== '"';
+}
+
+function describeAt(text: string, at: number): string {
+  const tok = text.slice(at, at + tokenLength(text, at));
+  if (tok === '\n' || tok === '\r') return 'end of line';
+  return `"${tok}"`;
+}

@@ -1,0 +1,190 @@
+/**
+ * What a checked curvature expression is, structurally: which matrix class it belongs to, which
+ * atoms it is built from, whether it defines a KL divergence; and, from that, the solver `auto`
+ * picks. Pure functions over the Spec's `Curvature`; the checker, `explain` and the compiler share
+ * them.
+ */
+import type { AtomName, Curvature } from './spec.js';
+
+/**
+ * The matrix class of a curvature, from most to least structured:
+ * identity ⊂ diag ⊂ blockdiag ⊂ dense; kronecker ⊂ blockdiag; lowrank (+ diagonal) ⊂ dense;
+ * matrixfree: only products C v are available; lbfgs: an implicit inverse, only usable alone.
+ */
+export type MatrixClass = 'identity' | 'diag' | 'kronecker' | 'blockdiag' | 'lowrank' | 'dense' | 'matrixfree' | 'lbfgs';
+
+export const classDescription: Readonly<Record<MatrixClass, string>> = {
+  identity: 'a multiple of the identity',
+  diag: 'diagonal',
+  kronecker: 'Kronecker-factored per layer',
+  blockdiag: 'block-diagonal per layer',
+  lowrank: 'low-rank plus diagonal',
+  dense: 'an explicit dense matrix',
+  matrixfree: 'matrix-free (products only)',
+  lbfgs: 'an L-BFGS inverse approximation',
+};
+
+/** Curvature atoms from which a KL divergence between predictive distributions can be measured. */
+export const fisherLike: readonly AtomName[] = ['fisher', 'empirical_fisher', 'ggn'];
+
+/** Classes on which matrix powers (`^`, `sqrt`) and running statistics (`ema`, `sum`) are defined. */
+export const explicitClasses: readonly MatrixClass[] = ['identity', 'diag', 'kronecker', 'blockdiag', 'dense'];
+
+export function matrixClass(c: Curvature): MatrixClass {
+  switch (c._tag) {
+    case 'Atom':
+      return c.name === 'identity' ? 'identity' : c.name === 'lbfgs' ? 'lbfgs' : 'matrixfree';
+    case 'Structure':
+      switch (c.name) {
+        case 'full':
+          return 'dense';
+        case 'block_diag':
+          return 'blockdiag';
+        case 'diag':
+          return 'diag';
+        case 'kfac':
+        case 'ekfac':
+          return 'kronecker';
+        case 'lowrank':
+          return 'lowrank';
+      }
+      return 'dense';
+    case 'Transform':
+    case 'Scale':
+    case 'Power':
+      return matrixClass(c.of);
+    case 'Sum':
+      return c.terms.map(matrixClass).reduce(joinClass);
+  }
+}
+
+/** The class of a sum of two curvatures. */
+export function joinClass(a: MatrixClass, b: MatrixClass): MatrixClass {
+  if (a === 'lbfgs' || b === 'lbfgs') return 'lbfgs';
+  if (a === 'matrixfree' || b === 'matrixfree') return 'matrixfree';
+  if (a === 'identity') return b;
+  if (b === 'identity') return a;
+  if (a === b) return a === 'kronecker' ? 'blockdiag' : a;
+  const pair = new Set([a, b]);
+  if (pair.has('dense')) return 'dense';
+  if (pair.has('lowrank')) return pair.has('diag') ? 'lowrank' : 'dense';
+  return 'blockdiag'; // diag, kronecker and blockdiag mixed
+}
+
+export function atomsOf(c: Curvature): readonly AtomName[] {
+  switch (c._tag) {
+    case 'Atom':
+      return [c.name];
+    case 'Sum':
+      return c.terms.flatMap(atomsOf);
+    default:
+      return atomsOf(c.of);
+  }
+}
+
+/** Whether the expression applies a matrix power other than 1 (`^ p`, `sqrt`). */
+export function hasPower(c: Curvature): boolean {
+  switch (c._tag) {
+    case 'Atom':
+      return false;
+    case 'Power':
+      return c.exponent !== 1 || hasPower(c.of);
+    case 'Transform':
+      return c.name === 'sqrt' || hasPower(c.of);
+    case 'Sum':
+      return c.terms.some(hasPower);
+    default:
+      return hasPower(c.of);
+  }
+}
+
+/** Whether ½ΔᵀCΔ measures the KL of a step: built from Fisher-like atoms (identity terms allowed
+ * as damping), with no powers and no running sums. Otherwise, the reason why not. */
+export function klDefect(c: Curvature): string | undefined {
+  const atoms = atomsOf(c);
+  if (!atoms.some((a) => fisherLike.includes(a))) {
+    const others = [...new Set(atoms)].join(', ');
+    return `it is built from ${others}, not from ${fisherLike.join(', ')}`;
+  }
+  const foreign = atoms.filter((a) => a !== 'identity' && !fisherLike.includes(a));
+  if (foreign.length > 0) return `it mixes in ${[...new Set(foreign)].join(', ')}`;
+  if (hasPower(c)) return 'it takes a matrix power of the Fisher';
+  if (hasTransform(c, 'sum')) return 'it accumulates with sum, which is not an estimate of the Fisher';
+  return undefined;
+}
+
+function hasTransform(c: Curvature, name: 'ema' | 'sum' | 'sqrt'): boolean {
+  switch (c._tag) {
+    case 'Atom':
+      return false;
+    case 'Transform':
+      return c.name === name || hasTransform(c.of, name);
+    case 'Sum':
+      return c.terms.some((t) => hasTransform(t, name));
+    default:
+      return hasTransform(c.of, name);
+  }
+}
+
+/** The Kronecker structure (kfac or ekfac) a curvature is built on, looking through transforms,
+ * scalings, powers and added identity terms; undefined if there is none. */
+export function kroneckerStructure(c: Curvature): 'kfac' | 'ekfac' | undefined {
+  switch (c._tag) {
+    case 'Atom':
+      return undefined;
+    case 'Structure':
+      return c.name === 'kfac' || c.name === 'ekfac' ? c.name : undefined;
+    case 'Sum': {
+      const found = c.terms.map(kroneckerStructure).filter((x) => x !== undefined);
+      const rest = c.terms.filter((t) => kroneckerStructure(t) === undefined);
+      return found.length === 1 && rest.every((t) => matrixClass(t) === 'identity') ? found[0] : undefined;
+    }
+    default:
+      return kroneckerStructure(c.of);
+  }
+}
+
+export type SolverName = 'cholesky' | 'eigen' | 'cg' | 'kronecker' | 'woodbury' | 'lbfgs_two_loop';
+
+export interface SolverChoice {
+  readonly solver: SolverName;
+  readonly reason: string;
+  /** What the solver keeps between refreshes, as a formula in P (parameters), layer sizes, r, m. */
+  readonly storage: string;
+}
+
+/** The solver `solver = auto` stands for, and why. */
+export function chooseSolver(c: Curvature): SolverChoice {
+  const cls = matrixClass(c);
+  const power = hasPower(c);
+  switch (cls) {
+    case 'lbfgs':
+      return { solver: 'lbfgs_two_loop', reason: 'the lbfgs curvature is an implicit inverse applied by the two-loop recursion', storage: '2·m·P numbers (m = memory)' };
+    case 'identity':
+    case 'diag':
+      return {
+        solver: power ? 'eigen' : 'cholesky',
+        reason: `the curvature is ${classDescription[cls]}: solving ${power ? 'and taking powers are' : 'is'} elementwise`,
+        storage: cls === 'identity' ? 'nothing' : 'P numbers',
+      };
+    case 'kronecker':
+      return {
+        solver: 'kronecker',
+        reason: 'the curvature is Kronecker-factored: each layer\'s A ⊗ G is inverted through its small factors',
+        storage: 'Σ_layers (in² + out²) numbers (factors and their inverses or eigenbases)',
+      };
+    case 'lowrank':
+      return { solver: 'woodbury', reason: 'the curvature is low-rank plus diagonal: the Woodbury identity needs only an r×r solve', storage: '(r + 1)·P numbers' };
+    case 'blockdiag':
+    case 'dense':
+      return {
+        solver: power ? 'eigen' : 'cholesky',
+        reason: power
+          ? `the curvature is ${classDescription[cls]} and raised to a power: an eigendecomposition gives C^p`
+          : `the curvature is ${classDescription[cls]}: a Cholesky factorization solves it exactly`,
+        storage: cls === 'dense' ? 'P² numbers' : 'Σ_layers P_l² numbers',
+      };
+    case 'matrixfree':
+      return { solver: 'cg', reason: 'the curvature is matrix-free: truncated conjugate gradient needs only products C v', storage: 'a few vectors of P numbers' };
+  }
+}

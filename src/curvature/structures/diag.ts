@@ -32,7 +32,7 @@ export function diagOp(d: Params, description: string, nonNegative: boolean): Op
       if (!(min + lambda > 0)) {
         throw new CurvatureError(`${description} + λI is singular or indefinite (smallest diagonal entry ${min} with λ = ${lambda}); add damping`);
       }
-      return { x: d.map((t, i) => tf.div(v[i]!, tf.add(t, lambda))), report: report(solver) };
+      return { x: tidy(() => d.map((t, i) => tf.div(v[i]!, tf.add(t, lambda)))), report: report(solver) };
     },
     toDense: () => {
       const h = V.toHost(d);

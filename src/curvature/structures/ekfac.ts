@@ -118,10 +118,10 @@ export function ekfacOp(e: Ekfac, shapes: Shapes, description: string): Op {
   const tensors = () => {
     if (!ts) {
       ts = e.layers.map((l) => ({
-        QA: tf.tensor2d(Float32Array.from(l.QA), [l.nA, l.nA]),
-        QG: tf.tensor2d(Float32Array.from(l.QG), [l.nG, l.nG]),
-        S: tf.tensor2d(Float32Array.from(l.S), [l.nA, l.nG]),
-        Sb: tf.tensor1d(Float32Array.from(l.Sb)),
+        QA: tf.keep(tf.tensor2d(Float32Array.from(l.QA), [l.nA, l.nA])),
+        QG: tf.keep(tf.tensor2d(Float32Array.from(l.QG), [l.nG, l.nG])),
+        S: tf.keep(tf.tensor2d(Float32Array.from(l.S), [l.nA, l.nG])),
+        Sb: tf.keep(tf.tensor1d(Float32Array.from(l.Sb))),
       }));
     }
     return ts;

@@ -69,8 +69,8 @@ const solverError = (what: string, e: unknown): never => {
 
 /** The bias block's eigen-structure as a Kronecker problem with the 1×1 factor [1] (so factored damping applies too). */
 const biasEigen = (eig: KroneckerEigen): KroneckerEigen => {
-  const QA = tf.ones([1, 1]) as tf.Tensor2D;
-  const sA = tf.ones([1]) as tf.Tensor1D;
+  const QA = tf.keep(tf.ones([1, 1]) as tf.Tensor2D);
+  const sA = tf.keep(tf.ones([1]) as tf.Tensor1D);
   return {
     nA: 1,
     nG: eig.nG,
@@ -101,8 +101,8 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
   const factorTensors = () => {
     if (!tensors) {
       tensors = factors.layers.map((f) => ({
-        A: tf.tensor2d(Float32Array.from(f.A), [f.nA, f.nA]),
-        G: tf.tensor2d(Float32Array.from(f.G), [f.nG, f.nG]),
+        A: tf.keep(tf.tensor2d(Float32Array.from(f.A), [f.nA, f.nA])),
+        G: tf.keep(tf.tensor2d(Float32Array.from(f.G), [f.nG, f.nG])),
       }));
     }
     return tensors;
@@ -114,6 +114,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
       try {
         for (const f of factors.layers) {
           const w = kroneckerFactorsEigen(f.A, f.nA, f.G, f.nG);
+          tf.keep(w.QA), tf.keep(w.QG), tf.keep(w.sA), tf.keep(w.sG); // cached beyond any caller's tidy
           out.push(factors.bias === 'separate' ? { w, b: biasEigen(w) } : { w });
         }
       } catch (e) {
@@ -126,7 +127,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
   };
   const mv = (v: Params): Params =>
     tidy(() => {
-      const ts = factorTensors();
+      const ts = factorTensors(); // created with tf.keep: they outlive this tidy
       const out: tf.Tensor[] = [];
       ts.forEach(({ A, G }, l) => {
         const W = v[2 * l]!;

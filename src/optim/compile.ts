@@ -34,6 +34,7 @@ import { accumulate, nesterovDirection, quadraticMomentum } from './momentum.js'
 import { stepScale, type DirectionStats } from './steps.js';
 import { averagedParams, disposeAveraging, initAveraging, updateAveraging, type AveragingState } from './averaging.js';
 import { clone, disposeParams, dots } from './vec.js';
+import { scheduleValue } from './schedules.js';
 
 export type EstimatorFactory = (expr: CurvatureExpr, def: ModelDef) => Estimator<unknown>;
 
@@ -160,31 +161,45 @@ export function compileWith(plan: Plan, def: ModelDef, createEstimator: Estimato
       return reject(ctx, state0, { loss, gradNorm, lambda }, `non-finite ${Number.isFinite(loss) ? 'gradient' : 'loss'}`, warnings);
     }
     // 2. gradient transforms.
-    const transformed = applyGradientTransforms(plan.gradient, g, params, state0.gradient);
+    const transformed = applyGradientTransforms(plan.gradient, g, params, state0.gradient, t);
+    let gTScaled: Params;
+    const curvatureGradient = transformed.beforeEma;
+    const releaseCurvatureGradient = () => {
+      if (curvatureGradient !== g) disposeParams(curvatureGradient);
+    };
     const gT = transformed.gradient;
     let state: OptState = { ...state0, gradient: transformed.state };
     // 3. curvature and solve.
     let d: Params;
     let solveReport: SolveReport | undefined;
+    // η applied before the solve (RMSProp's op order) or, as usual, to the direction after it.
+    const preScale = plan.lrBeforeSolve && plan.step._tag === 'lr' ? scheduleValue(plan.step.eta, t) * state.lrScale : 1;
+    if (preScale !== 1) {
+      const scaledG = gT.map((x) => tf.mul(x, preScale));
+      disposeParams(gT);
+      gTScaled = scaledG;
+    } else gTScaled = gT;
     if (estimator !== undefined) {
       let cs = state.curvature;
       try {
-        if (t % plan.estimateEvery === 0) cs = estimator.update(cs, ctx.curvatureContext());
+        if (t % plan.estimateEvery === 0) cs = estimator.update(cs, { ...ctx.curvatureContext(), gradient: () => curvatureGradient });
         if (t % plan.refreshEvery === 0) cs = estimator.refresh(cs, lambda, solveOptions);
         state = { ...state, curvature: cs };
-        const solved = estimator.operator(cs).solve(gT, lambda, solveOptions);
+        const solved = estimator.operator(cs).solve(gTScaled, lambda, solveOptions);
         d = solved.x;
         solveReport = solved.report;
         warnings.push(...solved.report.warnings);
       } catch (err) {
         state = { ...state, curvature: cs };
-        disposeParams(gT);
+        disposeParams(gTScaled);
+        releaseCurvatureGradient();
         return reject(ctx, state, { loss, gradNorm, lambda }, `curvature solve failed: ${err instanceof Error ? err.message : String(err)}`, warnings);
       }
-      disposeParams(gT);
+      disposeParams(gTScaled);
     } else {
-      d = gT;
+      d = gTScaled;
     }
+    releaseCurvatureGradient();
     // 4. momentum → direction p; step rule → s; Δ = −s·p.
     let p: Params;
     let newVelocity: Params | undefined;
@@ -196,14 +211,14 @@ export function compileWith(plan: Plan, def: ModelDef, createEstimator: Estimato
         p = d;
         break;
       case 'heavy_ball':
-        newVelocity = accumulate(state.velocity!, d, plan.momentum.mu);
+        mu = scheduleValue(plan.momentum.mu, t);
+        newVelocity = accumulate(state.velocity!, d, mu);
         p = newVelocity;
-        mu = plan.momentum.mu;
         break;
       case 'nesterov':
-        newVelocity = accumulate(state.velocity!, d, plan.momentum.mu);
-        p = nesterovDirection(d, newVelocity, plan.momentum.mu);
-        mu = plan.momentum.mu;
+        mu = scheduleValue(plan.momentum.mu, t);
+        newVelocity = accumulate(state.velocity!, d, mu);
+        p = nesterovDirection(d, newVelocity, mu);
         break;
       case 'quadratic_model': {
         const q = quadraticMomentum(d, state.previousUpdate, g, lambda, (v) => ctx.fisherProduct(v));
@@ -224,7 +239,7 @@ export function compileWith(plan: Plan, def: ModelDef, createEstimator: Estimato
     };
     const scaled = stepScale(plan.step, { step: t, lrScale: state.lrScale, lambda, loss, stats, lossAlong });
     if (scaled.warning) warnings.push(scaled.warning);
-    const s = scaled.scale;
+    const s = scaled.scale / preScale; // exactly 1 when η was applied before the solve
     const newParams: Params = params.map((th, i) => tf.tidy(() => tf.add(tf.mul(p[i]!, -s), th)));
     // 5. checks, damping adaptation, bookkeeping.
     const pp = stats.pp();

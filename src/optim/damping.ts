@@ -33,10 +33,14 @@ export function currentLambda(plan: DampingPlan, state: DampingState, step: numb
 }
 
 /** Martens (2010): shrink λ when the quadratic model predicts well, grow it when it does not. */
-export function levenbergMarquardtUpdate(lambda: number, rho: number, rule: { readonly decrease: number; readonly increase: number }): number {
+export function levenbergMarquardtUpdate(
+  lambda: number,
+  rho: number,
+  rule: { readonly decrease: number; readonly increase: number; readonly lower?: number; readonly upper?: number },
+): number {
   if (!Number.isFinite(rho)) return lambda * rule.increase;
-  if (rho > 0.75) return lambda * rule.decrease;
-  if (rho < 0.25) return lambda * rule.increase;
+  if (rho > (rule.upper ?? 0.75)) return lambda * rule.decrease;
+  if (rho < (rule.lower ?? 0.25)) return lambda * rule.increase;
   return lambda;
 }
 

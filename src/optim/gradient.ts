@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../model/types.js';
 import type { GradientTransformPlan } from './plan.js';
 import { disposeParams, dots } from './vec.js';
+import { scheduleValue } from './schedules.js';
 
 /** Per-transform state: the EMA's moment and float32 running power of the decay. */
 export type GradientTransformState = { readonly m: Params; readonly power: number } | null;
@@ -20,7 +21,7 @@ export function disposeGradientState(state: readonly GradientTransformState[]): 
 }
 
 /**
- * Transform the gradient `g` (not consumed) at parameters `params`. Consumes `state` (its tensors
+ * Transform the gradient `g` (not consumed) at parameters `params` and step `step`. Consumes `state` (its tensors
  * are either carried into the new state or freed). Returns a fresh transformed gradient.
  */
 export function applyGradientTransforms(
@@ -28,9 +29,17 @@ export function applyGradientTransforms(
   g: Params,
   params: Params,
   state: readonly GradientTransformState[],
-): { readonly gradient: Params; readonly state: GradientTransformState[] } {
+  step: number,
+): {
+  readonly gradient: Params;
+  readonly state: GradientTransformState[];
+  /** The gradient after the transforms before the first `ema` (what `outer(gradient)` sees);
+   * `g` itself when there are none (then not owned), else fresh. */
+  readonly beforeEma: Params;
+} {
   let current: Params = g;
   let owned = false;
+  let beforeEma: Params | undefined;
   const next: GradientTransformState[] = [];
   const replace = (p: Params) => {
     if (owned) disposeParams(current);
@@ -41,7 +50,7 @@ export function applyGradientTransforms(
     const s = state[i] ?? null;
     switch (t._tag) {
       case 'weight_decay':
-        replace(current.map((gi, j) => tf.tidy(() => tf.add(gi, tf.mul(params[j]!, t.lambda)))));
+        replace(current.map((gi, j) => tf.tidy(() => tf.add(gi, tf.mul(params[j]!, scheduleValue(t.lambda, step))))));
         next.push(null);
         break;
       case 'clip': {
@@ -52,6 +61,7 @@ export function applyGradientTransforms(
       }
       case 'ema': {
         if (s === null) throw new Error('gradient ema: missing state (was init called with this plan?)');
+        if (beforeEma === undefined) beforeEma = owned ? current.map((gi) => tf.clone(gi)) : g;
         const m = s.m.map((mi, j) => tf.tidy(() => tf.add(tf.mul(mi, t.decay), tf.mul(current[j]!, 1 - t.decay))));
         disposeParams(s.m);
         if (t.debias) {
@@ -65,5 +75,6 @@ export function applyGradientTransforms(
       }
     }
   });
-  return { gradient: owned ? current : current.map((gi) => tf.clone(gi)), state: next };
+  const gradient = owned ? current : current.map((gi) => tf.clone(gi));
+  return { gradient, state: next, beforeEma: beforeEma ?? (owned ? gradient.map((gi) => tf.clone(gi)) : g) };
 }

@@ -8,7 +8,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../model/types.js';
-import type { MomentumPlan } from './plan.js';
 import { combine, disposeParams, dots } from './vec.js';
 
 /** v ← μv + d with tfjs's op order add(mul(μ, v), d). Consumes nothing. */
@@ -90,6 +89,3 @@ function oneDimensional(d: Params, lambda: number, dFd: number, dd: number, gd: 
   const p = d.map((t) => tf.mul(t, alpha));
   return { p, alpha, mu: 0, pFp: alpha * alpha * dFd, pp: alpha * alpha * dd, gp: alpha * gd, warning: note };
 }
-
-export const usesVelocity = (m: MomentumPlan): m is { _tag: 'heavy_ball' | 'nesterov'; mu: number } =>
-  m._tag === 'heavy_ball' || m._tag === 'nesterov';

@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { Component, Curvature, OptimizerSpec } from '../language/spec.js';
 import type { CurvatureExpr, SolverName } from '../curvature/types.js';
+import { chooseSolver as structuralSolver } from '../language/structure.js';
 import { argOf, boolArg, numArg, planError, type PlanError } from './args.js';
 import { describeSchedule, scheduleFrom, type ScheduleSpec } from './schedules.js';
 
@@ -21,20 +22,22 @@ export type DampingPlan =
       readonly decrease: number;
       readonly increase: number;
       readonly every: number;
+      readonly lower: number;
+      readonly upper: number;
     }
   | { readonly _tag: 'factored'; readonly lambda: ScheduleSpec };
 
 export type StepPlan =
   | { readonly _tag: 'lr'; readonly eta: ScheduleSpec }
-  | { readonly _tag: 'kl'; readonly epsilon: number }
-  | { readonly _tag: 'kl_trust'; readonly radius: number; readonly eta: ScheduleSpec }
+  | { readonly _tag: 'kl'; readonly epsilon: ScheduleSpec }
+  | { readonly _tag: 'kl_trust'; readonly radius: ScheduleSpec; readonly eta: ScheduleSpec }
   | { readonly _tag: 'line_search'; readonly initial: number; readonly c: number; readonly shrink: number; readonly maxIters: number }
   | { readonly _tag: 'quadratic_model' };
 
 export type MomentumPlan =
   | { readonly _tag: 'none' }
-  | { readonly _tag: 'heavy_ball'; readonly mu: number }
-  | { readonly _tag: 'nesterov'; readonly mu: number }
+  | { readonly _tag: 'heavy_ball'; readonly mu: ScheduleSpec }
+  | { readonly _tag: 'nesterov'; readonly mu: ScheduleSpec }
   | { readonly _tag: 'quadratic_model' };
 
 export type AveragingPlan =
@@ -43,7 +46,7 @@ export type AveragingPlan =
   | { readonly _tag: 'ema'; readonly decay: number };
 
 export type GradientTransformPlan =
-  | { readonly _tag: 'weight_decay'; readonly lambda: number }
+  | { readonly _tag: 'weight_decay'; readonly lambda: ScheduleSpec }
   | { readonly _tag: 'clip'; readonly norm: number }
   | { readonly _tag: 'ema'; readonly decay: number; readonly debias: boolean };
 
@@ -69,6 +72,9 @@ export interface Plan {
   readonly momentum: MomentumPlan;
   readonly averaging: AveragingPlan;
   readonly gradient: readonly GradientTransformPlan[];
+  /** Multiply the gradient by η before the solve instead of the direction after it (same maths;
+   * tf.train.rmsprop's op order, mirrored for bit-compatibility). Only with `lr` and no momentum. */
+  readonly lrBeforeSolve: boolean;
   /** Whether some rule needs exact curvature products on the batch (KL, ρ, quadratic models). */
   readonly needsQuadraticModel: boolean;
   readonly maxFailures: number;
@@ -132,6 +138,19 @@ export function describeCurvature(c: CurvatureExpr): string {
 
 const isIdentity = (c: Curvature): boolean => c._tag === 'Atom' && c.name === 'identity';
 
+/** sqrt(ema(·, debias: false) [+ s·identity]): RMSProp's preconditioner. */
+function isRmspropShape(c: Curvature): boolean {
+  if (c._tag !== 'Transform' || c.name !== 'sqrt') return false;
+  const inner = c.of;
+  const isPlainEma = (x: Curvature) => x._tag === 'Transform' && x.name === 'ema' && x.args['debias'] !== true;
+  if (isPlainEma(inner)) return true;
+  return (
+    inner._tag === 'Sum' &&
+    inner.terms.some(isPlainEma) &&
+    inner.terms.every((t) => isPlainEma(t) || isIdentity(t) || (t._tag === 'Scale' && isIdentity(t.of)))
+  );
+}
+
 const cadence = (c: Component, clause: string): E.Either<PlanError, number> =>
   pipe(
     numArg(c, ['n', 'every', 'steps']),
@@ -158,9 +177,12 @@ function dampingPlan(c: Component): E.Either<PlanError, DampingPlan> {
         E.apS('decrease', numArg(c, ['decrease'], 2 / 3)),
         E.apS('increase', numArg(c, ['increase'], 3 / 2)),
         E.apS('every', numArg(c, ['every'], 1)),
+        E.apS('lower', numArg(c, ['lower'], 0.25)),
+        E.apS('upper', numArg(c, ['upper'], 0.75)),
         E.filterOrElse(
-          (a) => a.initial >= 0 && a.decrease > 0 && a.decrease < 1 && a.increase > 1 && Number.isInteger(a.every) && a.every >= 1,
-          () => planError('levenberg_marquardt: need initial ≥ 0, 0 < decrease < 1 < increase, integer every ≥ 1', c.span),
+          (a) =>
+            a.initial >= 0 && a.decrease > 0 && a.decrease < 1 && a.increase > 1 && Number.isInteger(a.every) && a.every >= 1 && a.lower <= a.upper,
+          () => planError('levenberg_marquardt: need initial ≥ 0, 0 < decrease < 1 < increase, integer every ≥ 1, lower ≤ upper', c.span),
         ),
         E.map((a) => ({ _tag: 'levenberg_marquardt', ...a }) as const),
       );
@@ -174,11 +196,11 @@ function stepPlan(c: Component): E.Either<PlanError, StepPlan> {
     case 'lr':
       return pipe(scheduleFrom(argOf(c, ['eta', 'lr', 'rate', 'value', 'schedule']), c), E.map((eta) => ({ _tag: 'lr', eta }) as const));
     case 'kl':
-      return pipe(numArg(c, ['epsilon', 'eps', 'kl']), E.map((epsilon) => ({ _tag: 'kl', epsilon }) as const));
+      return pipe(scheduleFrom(argOf(c, ['epsilon', 'eps', 'kl']), c), E.map((epsilon) => ({ _tag: 'kl', epsilon }) as const));
     case 'kl_trust':
       return pipe(
         E.Do,
-        E.apS('radius', numArg(c, ['radius'])),
+        E.apS('radius', scheduleFrom(argOf(c, ['radius']), c)),
         E.apS('eta', scheduleFrom(argOf(c, ['lr', 'eta']) ?? 1, c)),
         E.map((a) => ({ _tag: 'kl_trust', ...a }) as const),
       );
@@ -204,7 +226,7 @@ function momentumPlan(c: Component): E.Either<PlanError, MomentumPlan> {
       return E.right({ _tag: 'none' });
     case 'heavy_ball':
     case 'nesterov':
-      return pipe(numArg(c, ['mu', 'momentum', 'beta']), E.map((mu) => ({ _tag: c.name as 'heavy_ball' | 'nesterov', mu })));
+      return pipe(scheduleFrom(argOf(c, ['mu', 'momentum', 'beta']), c), E.map((mu) => ({ _tag: c.name as 'heavy_ball' | 'nesterov', mu })));
     case 'quadratic_model':
       return E.right({ _tag: 'quadratic_model' });
     default:
@@ -228,7 +250,7 @@ function averagingPlan(c: Component): E.Either<PlanError, AveragingPlan> {
 function gradientPlan(c: Component): E.Either<PlanError, GradientTransformPlan> {
   switch (c.name) {
     case 'weight_decay':
-      return pipe(numArg(c, ['lambda', 'rate', 'value']), E.map((lambda) => ({ _tag: 'weight_decay', lambda }) as const));
+      return pipe(scheduleFrom(argOf(c, ['lambda', 'rate', 'value']), c), E.map((lambda) => ({ _tag: 'weight_decay', lambda }) as const));
     case 'clip':
       return pipe(
         numArg(c, ['norm', 'max_norm']),
@@ -258,7 +280,7 @@ export function plan(spec: OptimizerSpec, options: PlanOptions = {}): E.Either<P
     E.apS('step', stepPlan(spec.step)),
     E.apS('momentum', momentumPlan(spec.momentum)),
     E.apS('averaging', averagingPlan(spec.averaging)),
-    E.apS('gradient', E.sequenceArray(spec.gradient.map(gradientPlan))),
+    E.apS('gradient', E.sequenceArray(spec.gradient.filter((c) => c.name !== 'minibatch').map(gradientPlan))),
     E.apS('maxFailures', numArg(spec.onNonFinite, ['max_failures', 'max', 'n'], 10)),
     E.bind('solverChoice', () => solverPlan(spec, options)),
     E.map((p) => {
@@ -308,6 +330,14 @@ export function plan(spec: OptimizerSpec, options: PlanOptions = {}): E.Either<P
         choice: `reject(max_failures: ${p.maxFailures})`,
         reason: p.damping._tag === 'none' ? 'a non-finite step is rejected and the learning rate halved' : 'a non-finite step is rejected and the damping multiplied by 10',
       });
+      const lrBeforeSolve = p.step._tag === 'lr' && p.momentum._tag === 'none' && p.gradient.length === 0 && isRmspropShape(spec.curvature);
+      if (lrBeforeSolve) {
+        decisions.push({
+          clause: 'op order',
+          choice: 'η·g before the solve',
+          reason: "√(ema(g²) + ε) without debiasing is RMSProp: tf.train.rmsprop computes (η·g)/√(v + ε), so the spec does too (bit-compatible, same maths)",
+        });
+      }
       const plan: Plan = {
         name: spec.name,
         title: spec.title,
@@ -322,6 +352,7 @@ export function plan(spec: OptimizerSpec, options: PlanOptions = {}): E.Either<P
         momentum: p.momentum,
         averaging: p.averaging,
         gradient: p.gradient,
+        lrBeforeSolve,
         needsQuadraticModel,
         maxFailures: p.maxFailures,
         decisions,
@@ -337,21 +368,18 @@ function solverPlan(
 ): E.Either<PlanError, { solver: SolverName; reason: string; cg: { maxIters: number; tol: number } | undefined }> {
   const c = spec.solver;
   if (c.name === 'auto') {
-    if (options.chooseSolver) {
-      const chosen = options.chooseSolver(spec.curvature);
-      const solver = SOLVERS.find((s) => s === chosen.solver);
-      if (solver === undefined) return E.left(planError(`auto chose unknown solver '${chosen.solver}'`, c.span));
-      return E.right({ solver, reason: `auto: ${chosen.reason}`, cg: solver === 'cg' ? { maxIters: 50, tol: 1e-6 } : undefined });
-    }
-    return E.right({ solver: 'auto', reason: 'auto: the curvature engine picks the solver matching the structure', cg: undefined });
+    const chosen = (options.chooseSolver ?? structuralSolver)(spec.curvature);
+    const solver = SOLVERS.find((s) => s === chosen.solver);
+    if (solver === undefined) return E.left(planError(`auto chose unknown solver '${chosen.solver}'`, c.span));
+    return E.right({ solver, reason: `auto: ${chosen.reason}`, cg: solver === 'cg' ? { maxIters: 100, tol: 1e-4 } : undefined });
   }
   const solver = SOLVERS.find((s) => s === c.name);
   if (solver === undefined) return E.left(planError(`unknown solver '${c.name}'`, c.span));
   if (solver === 'cg') {
     return pipe(
       E.Do,
-      E.apS('maxIters', numArg(c, ['max_iters', 'iters'], 50)),
-      E.apS('tol', numArg(c, ['tol', 'tolerance'], 1e-6)),
+      E.apS('maxIters', numArg(c, ['max_iters', 'iters'], 100)),
+      E.apS('tol', numArg(c, ['tol', 'tolerance'], 1e-4)),
       E.map((cg) => ({ solver, reason: 'written in the spec', cg })),
     );
   }
@@ -367,7 +395,7 @@ export function describeDamping(d: DampingPlan): string {
     case 'factored':
       return `factored(λ = ${describeSchedule(d.lambda)})`;
     case 'levenberg_marquardt':
-      return `levenberg_marquardt(initial: ${d.initial}, decrease: ${d.decrease}, increase: ${d.increase}, every: ${d.every})`;
+      return `levenberg_marquardt(initial: ${d.initial}, decrease: ${d.decrease}, increase: ${d.increase}, every: ${d.every}, lower: ${d.lower}, upper: ${d.upper})`;
   }
 }
 
@@ -380,7 +408,7 @@ function dampingReason(d: DampingPlan): string {
     case 'factored':
       return "K-FAC's π-corrected factored Tikhonov: (A + π√λ I) ⊗ (G + √λ/π I)";
     case 'levenberg_marquardt':
-      return `every ${d.every} step(s) ρ = (L(θ+Δ) − L(θ)) / (½ΔᵀFΔ + gᵀΔ); ρ > ¾ ⇒ λ·${d.decrease}, ρ < ¼ ⇒ λ·${d.increase} (Martens 2010)`;
+      return `every ${d.every} step(s) ρ = (L(θ+Δ) − L(θ)) / (½ΔᵀFΔ + gᵀΔ); ρ > ${d.upper} ⇒ λ·${d.decrease}, ρ < ${d.lower} ⇒ λ·${d.increase} (Martens 2010)`;
   }
 }
 
@@ -389,9 +417,9 @@ export function describeStep(s: StepPlan): string {
     case 'lr':
       return `lr(${describeSchedule(s.eta)})`;
     case 'kl':
-      return `kl(ε = ${s.epsilon})`;
+      return `kl(ε = ${describeSchedule(s.epsilon)})`;
     case 'kl_trust':
-      return `kl_trust(radius: ${s.radius}, lr: ${describeSchedule(s.eta)})`;
+      return `kl_trust(radius: ${describeSchedule(s.radius)}, lr: ${describeSchedule(s.eta)})`;
     case 'line_search':
       return `line_search(armijo: c = ${s.c}, initial ${s.initial}, shrink ${s.shrink}, ≤ ${s.maxIters} tries)`;
     case 'quadratic_model':
@@ -419,9 +447,9 @@ export function describeMomentum(m: MomentumPlan): string {
     case 'none':
       return 'none';
     case 'heavy_ball':
-      return `heavy_ball(μ = ${m.mu})`;
+      return `heavy_ball(μ = ${describeSchedule(m.mu)})`;
     case 'nesterov':
-      return `nesterov(μ = ${m.mu})`;
+      return `nesterov(μ = ${describeSchedule(m.mu)})`;
     case 'quadratic_model':
       return 'quadratic_model';
   }
@@ -454,7 +482,7 @@ export function describeAveraging(a: AveragingPlan): string {
 export function describeGradient(g: GradientTransformPlan): string {
   switch (g._tag) {
     case 'weight_decay':
-      return `weight_decay(${g.lambda})`;
+      return `weight_decay(${describeSchedule(g.lambda)})`;
     case 'clip':
       return `clip(norm: ${g.norm})`;
     case 'ema':

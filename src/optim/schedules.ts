@@ -3,8 +3,8 @@
  *
  *   constant(v)                     v
  *   step(initial, factor, every)    initial · factor^⌊t / every⌋
- *   exponential(initial, rate, every) initial · rate^(t / every)
- *   inverse_time(initial, decay, every) initial / (1 + decay · t / every)
+ *   exponential(initial, decay)     initial · decayᵗ
+ *   inverse_time(initial, decay)    initial / (1 + decay · t)
  *   cosine(initial, steps, final)   final + ½(initial − final)(1 + cos(π · min(t, steps) / steps))
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -72,7 +72,7 @@ export function scheduleFrom(v: ArgValue | undefined, owner: Component): E.Eithe
       return pipe(
         E.Do,
         E.apS('initial', initial),
-        E.apS('rate', numArg(c, ['rate', 'factor', 'gamma'])),
+        E.apS('rate', numArg(c, ['decay', 'rate', 'factor', 'gamma'])),
         E.apS('every', numArg(c, ['every', 'steps'], 1)),
         E.map((a) => ({ _tag: 'exponential', ...a }) as const),
       );

@@ -49,14 +49,15 @@ export function stepScale(plan: StepPlan, input: StepScaleInput): StepScale {
     case 'kl': {
       const pFp = stats.pFp();
       if (!(pFp > 0)) return { scale: 0, lr: undefined, kl: 0, warning: `kl: pᵀFp = ${pFp} is not positive; step skipped` };
-      const s = Math.sqrt((2 * plan.epsilon) / pFp) * input.lrScale;
+      const s = Math.sqrt((2 * scheduleValue(plan.epsilon, input.step)) / pFp) * input.lrScale;
       return { scale: s, lr: undefined, kl: 0.5 * s * s * pFp, warning: undefined };
     }
     case 'kl_trust': {
       const eta = scheduleValue(plan.eta, input.step) * input.lrScale;
       const pFp = stats.pFp();
       const kl0 = 0.5 * eta * eta * pFp;
-      const s = kl0 > plan.radius ? eta * Math.sqrt(plan.radius / kl0) : eta;
+      const radius = scheduleValue(plan.radius, input.step);
+      const s = kl0 > radius ? eta * Math.sqrt(radius / kl0) : eta;
       return { scale: s, lr: eta, kl: 0.5 * s * s * pFp, warning: undefined };
     }
     case 'quadratic_model': {

@@ -9,8 +9,9 @@ import { initParams, lossAndGradient, disposeParams } from '../../src/model/inde
 import type { Params } from '../../src/model/types.js';
 import { compileWith, type EstimatorFactory } from '../../src/optim/compile.js';
 import { createStepContext } from '../../src/optim/context.js';
-import type { OptimizerSpec } from '../../src/language/spec.js';
-import { bitIdentical, comp, host, makeSpec, maxRelDiff, planOf, smallBatch, smallDef } from './helpers.js';
+import type { ArgValue, Curvature, OptimizerSpec } from '../../src/language/spec.js';
+import { engineEstimator } from '../../src/optim/index.js';
+import { atom, bitIdentical, comp, host, makeSpec, maxRelDiff, planOf, smallBatch, smallDef, span } from './helpers.js';
 
 const noEstimator: EstimatorFactory = () => {
   throw new Error('this test needs no curvature estimator');
@@ -79,5 +80,70 @@ describe('first-order specs reproduce tf.train trajectories (100 steps)', () => 
   it('a different learning rate is detected (the comparison can fail)', async () => {
     const { ours, theirs } = await runBoth(makeSpec({ step: comp('lr', { eta: 0.1 }) }), tf.train.sgd(0.1000001), 100);
     expect(bitIdentical(ours, theirs)).toBe(false);
+  });
+});
+
+describe('adaptive specs through the curvature engine reproduce tf.train (100 steps)', () => {
+  const diagOuter = (): Curvature => ({ _tag: 'Structure', name: 'diag', of: atom('outer', { of: 'gradient' }), args: {}, span });
+  const transform = (name: 'ema' | 'sum' | 'sqrt', of: Curvature, args: Record<string, ArgValue> = {}): Curvature => ({
+    _tag: 'Transform',
+    name,
+    of,
+    args,
+    span,
+  });
+  const plusEps = (of: Curvature, eps: number): Curvature => ({
+    _tag: 'Sum',
+    terms: [of, { _tag: 'Scale', factor: eps, of: atom('identity'), span }],
+    span,
+  });
+
+  it('adam ≡ tf.train.adam(0.01), bit-identical', async () => {
+    const spec = makeSpec({
+      gradient: [comp('ema', { decay: 0.9, debias: true })],
+      curvature: transform('sqrt', transform('ema', diagOuter(), { decay: 0.999, debias: true })),
+      damping: comp('tikhonov', { lambda: 1e-7 }),
+      step: comp('lr', { eta: 0.01 }),
+    });
+    const { ours, theirs } = await runBoth(spec, tf.train.adam(0.01), 100, engineEstimator);
+    const rel = maxRelDiff(ours, theirs);
+    console.log(`adam: max relative difference ${rel}, bit-identical ${bitIdentical(ours, theirs)}`);
+    expect(rel).toBeLessThanOrEqual(1e-5);
+    expect(bitIdentical(ours, theirs)).toBe(true);
+  });
+
+  it('rmsprop ≡ tf.train.rmsprop(0.01), bit-identical', async () => {
+    const spec = makeSpec({
+      curvature: transform('sqrt', plusEps(transform('ema', diagOuter(), { decay: 0.9, debias: false }), 1e-7)),
+      step: comp('lr', { eta: 0.01 }),
+    });
+    const { ours, theirs } = await runBoth(spec, tf.train.rmsprop(0.01), 100, engineEstimator);
+    const rel = maxRelDiff(ours, theirs);
+    console.log(`rmsprop: max relative difference ${rel}, bit-identical ${bitIdentical(ours, theirs)}`);
+    expect(rel).toBeLessThanOrEqual(1e-5);
+    expect(bitIdentical(ours, theirs)).toBe(true);
+  });
+
+  it('adagrad ≡ tf.train.adagrad(0.1), bit-identical', async () => {
+    const spec = makeSpec({
+      curvature: transform('sqrt', plusEps(transform('sum', diagOuter(), { init: 0.1 }), 1e-7)),
+      step: comp('lr', { eta: 0.1 }),
+    });
+    const { ours, theirs } = await runBoth(spec, tf.train.adagrad(0.1), 100, engineEstimator);
+    const rel = maxRelDiff(ours, theirs);
+    console.log(`adagrad: max relative difference ${rel}, bit-identical ${bitIdentical(ours, theirs)}`);
+    expect(rel).toBeLessThanOrEqual(1e-5);
+    expect(bitIdentical(ours, theirs)).toBe(true);
+  });
+
+  it('adam with a different β₂ is told apart (the comparison can fail)', async () => {
+    const spec = makeSpec({
+      gradient: [comp('ema', { decay: 0.9, debias: true })],
+      curvature: transform('sqrt', transform('ema', diagOuter(), { decay: 0.99, debias: true })),
+      damping: comp('tikhonov', { lambda: 1e-7 }),
+      step: comp('lr', { eta: 0.01 }),
+    });
+    const { ours, theirs } = await runBoth(spec, tf.train.adam(0.01), 100, engineEstimator);
+    expect(maxRelDiff(ours, theirs)).toBeGreaterThan(1e-3);
   });
 });

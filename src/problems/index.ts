@@ -16,6 +16,7 @@ export {
   linearGaussianData,
   kronIdentity,
   logisticDef,
+  logisticSpec,
   logisticData,
   teacherStudentDef,
   teacherStudentData,

@@ -37,11 +37,18 @@ export function logisticDef(): ModelDef {
   return { inputDim: d, likelihood: 'bernoulli', layers: [{ kind: 'dense', inDim: d, outDim: 1 }] };
 }
 
-export function logisticData(seed: number, n: number, split: 'train' | 'test'): Dataset {
+/** The planted weights w* [d] and bias b* of the logistic problem. */
+export function logisticSpec(seed: number): { readonly weights: Float64Array; readonly bias: number } {
   const { d } = logisticDims;
   const spec = makeRng(deriveSeed(seed, streams.spec));
-  const w = gaussianMatrix(spec, d, 1, 2 / Math.sqrt(d)); // logits with standard deviation ≈ 2
-  const b = [0.5 * spec.normal()];
+  const weights = gaussianMatrix(spec, d, 1, 2 / Math.sqrt(d)); // logits with standard deviation ≈ 2
+  return { weights, bias: 0.5 * spec.normal() };
+}
+
+export function logisticData(seed: number, n: number, split: 'train' | 'test'): Dataset {
+  const { d } = logisticDims;
+  const { weights: w, bias } = logisticSpec(seed);
+  const b = [bias];
   const rng = makeRng(deriveSeed(seed, streams[split]));
   const x = Float32Array.from({ length: n * d }, () => rng.normal());
   const logits = affine(x, n, d, w, b, 1);

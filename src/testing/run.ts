@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef, Params } from '../model/types.js';
-import { forward } from '../model/index.js';
+import { forward, predictiveMean } from '../model/index.js';
 import { createEstimator } from '../curvature/index.js';
 import { compileWith, type StepMetrics } from '../optim/compile.js';
 import { createStepContext, type StepContext } from '../optim/context.js';
@@ -15,7 +15,7 @@ import { fromParams, toBatch, toParams, disposeBatch, type HostBatch } from './c
 export interface Trajectory {
   /** Evaluation parameters (the average when the plan averages) after each step; [0] is the start. */
   readonly params: readonly Float64Array[][];
-  /** Network outputs on the batch inputs at those parameters, flattened [N·out]. */
+  /** Predictive means on the batch inputs at those parameters, flattened [N·out]. */
   readonly outputs: readonly Float64Array[];
   readonly metrics: readonly StepMetrics[];
 }
@@ -51,8 +51,11 @@ export function lossScaledContext(inner: StepContext, c: number): StepContext {
 
 function outputsOf(def: ModelDef, params: Params, x: tf.Tensor2D): Float64Array {
   const fp = forward(def, params, x);
-  const out = Float64Array.from(fp.output.dataSync());
-  tf.dispose([fp.output, ...fp.inputs, ...fp.denseInputs, ...fp.denseOutputs]);
+  // The function compared is the predictive distribution's mean (probabilities for categorical /
+  // bernoulli): softmax logits have a null direction (a common shift) that changes no prediction.
+  const mean = predictiveMean(def.likelihood, fp.output);
+  const out = Float64Array.from(mean.dataSync());
+  tf.dispose([mean, fp.output, ...fp.inputs, ...fp.denseInputs, ...fp.denseOutputs]);
   return out;
 }
 

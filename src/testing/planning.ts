@@ -1,0 +1,55 @@
+/**
+ * Plan-level helpers for properties: which curvature atoms a plan uses, and the damping used to
+ * measure a λ → 0 limit (docs/theory.md §5.1).
+ */
+import type { CurvatureExpr } from '../curvature/types.js';
+import type { Plan } from '../optim/plan.js';
+import type { ScheduleSpec } from '../optim/schedules.js';
+
+export function atomsOf(c: CurvatureExpr): string[] {
+  switch (c._tag) {
+    case 'Atom':
+      return [c.name];
+    case 'Sum':
+      return c.terms.flatMap(atomsOf);
+    default:
+      return atomsOf(c.of);
+  }
+}
+
+/** λ_test: the damping used when measuring invariance in the λ → 0 limit. */
+export const LAMBDA_TEST = 1e-4;
+
+const small = (s: ScheduleSpec, cap: number): ScheduleSpec => {
+  const v = s._tag === 'constant' ? s.value : s.initial;
+  return { _tag: 'constant', value: Math.min(v, cap) };
+};
+
+/** The same plan with its damping kept in kind but its initial λ capped at `cap`. */
+export function withVanishingDamping(plan: Plan, cap = LAMBDA_TEST): Plan {
+  const d = plan.damping;
+  switch (d._tag) {
+    case 'none':
+      return plan;
+    case 'tikhonov':
+    case 'factored':
+      return { ...plan, damping: { ...d, lambda: small(d.lambda, cap) } };
+    case 'levenberg_marquardt':
+      return { ...plan, damping: { ...d, initial: Math.min(d.initial, cap) } };
+  }
+}
+
+/** Atoms that the loss-scale *context* realises correctly (distribution- or gradient-defined). */
+export const CONTEXT_SCALABLE = new Set(['fisher', 'identity', 'outer', 'lbfgs']);
+/** Atoms defined by the loss itself: realised by the √c Gaussian model. */
+export const MODEL_SCALABLE = new Set(['ggn', 'hessian', 'empirical_fisher', 'gradient_covariance', 'identity', 'outer', 'lbfgs']);
+
+export type LossScaleMode = 'context' | 'gaussian-model';
+
+/** How loss scaling is realised for a plan, or why it cannot be. */
+export function lossScaleMode(plan: Plan): { mode: LossScaleMode } | { error: string } {
+  const atoms = plan.preconditioned ? atomsOf(plan.curvature) : ['identity'];
+  if (atoms.every((a) => CONTEXT_SCALABLE.has(a))) return { mode: 'context' };
+  if (atoms.every((a) => MODEL_SCALABLE.has(a))) return { mode: 'gaussian-model' };
+  return { error: `curvature mixes distribution-defined (fisher) and loss-defined atoms (${atoms.join(', ')}): no model realises its loss scaling` };
+}

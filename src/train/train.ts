@@ -24,6 +24,8 @@ export interface StepRecord extends StepMetrics {
 
 export interface EvalRecord extends Evaluation {
   readonly step: number;
+  /** The end-of-run evaluation (also after an abort or a stop). */
+  readonly final: boolean;
   readonly wallMs: number;
 }
 
@@ -136,7 +138,7 @@ async function loop(optimizer: Optimizer, problem: TrainProblem, options: TrainO
     const evalParams = optimizer.evaluationParams(params, state);
     const e = evaluate(def, evalParams, problem.test.n > 0 ? problem.test : problem.train);
     disposeParams(evalParams);
-    const rec: EvalRecord = { ...e, step, wallMs: performance.now() - start };
+    const rec: EvalRecord = { ...e, step, final: false, wallMs: performance.now() - start };
     evaluations.push(rec);
     log?.write({ type: 'eval', ...rec });
     for (const l of listeners) l.onEval?.(rec);
@@ -180,9 +182,9 @@ async function loop(optimizer: Optimizer, problem: TrainProblem, options: TrainO
     if (options.signal?.aborted) aborted = true;
     const finalParams = optimizer.evaluationParams(params, state);
     const final = evaluate(def, finalParams, problem.test.n > 0 ? problem.test : problem.train);
-    const finalRec: EvalRecord = { ...final, step: t, wallMs: performance.now() - start };
+    const finalRec: EvalRecord = { ...final, step: t, final: true, wallMs: performance.now() - start };
     evaluations.push(finalRec);
-    log?.write({ type: 'eval', ...finalRec, final: true });
+    log?.write({ type: 'eval', ...finalRec });
     for (const l of listeners) l.onEval?.(finalRec);
     const lastParams = params.map((p) => p.clone());
     const result: RunResult = {

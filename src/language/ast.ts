@@ -15,7 +15,7 @@ export interface Name {
 }
 
 /** Comments attached to a node: whole-line comments before it and an end-of-line comment after it.
- * Texts are stored without the leading `#` and trimmed. */
+ * Texts are stored as written after the `#` (leading spaces kept), without trailing whitespace. */
 export interface Comments {
   readonly leading: readonly string[];
   readonly trailing: string | undefined;

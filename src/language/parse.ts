@@ -231,7 +231,7 @@ function scanComments(ctx: Ctx, text: string): RawComment[] {
     } else if (ch === '#') {
       let j = i;
       while (j < text.length && text[j] !== '\n' && text[j] !== '\r') j++;
-      out.push({ start: i, line: lineOf(ctx, i), text: text.slice(i + 1, j).trim() });
+      out.push({ start: i, line: lineOf(ctx, i), text: text.slice(i + 1, j).trimEnd() });
       i = j;
     } else i++;
   }

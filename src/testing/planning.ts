@@ -18,7 +18,7 @@ export function atomsOf(c: CurvatureExpr): string[] {
 }
 
 /** λ_test: the damping used when measuring invariance in the λ → 0 limit. */
-export const LAMBDA_TEST = 1e-4;
+export const LAMBDA_TEST = 1e-6;
 
 const small = (s: ScheduleSpec, cap: number): ScheduleSpec => {
   const v = s._tag === 'constant' ? s.value : s.initial;

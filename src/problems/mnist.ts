@@ -38,7 +38,22 @@ export interface MnistRaw {
   readonly labels: IdxArray; // [n]
 }
 
+/** The IDX files never change within a process: successful reads are cached per split. */
+const cache = new Map<MnistSplit, MnistRaw>();
+
 export function readMnist(split: MnistSplit): TE.TaskEither<ProblemError, MnistRaw> {
+  const hit = cache.get(split);
+  if (hit !== undefined) return TE.right(hit);
+  return pipe(
+    readMnistUncached(split),
+    TE.map((raw) => {
+      cache.set(split, raw);
+      return raw;
+    }),
+  );
+}
+
+function readMnistUncached(split: MnistSplit): TE.TaskEither<ProblemError, MnistRaw> {
   return pipe(
     TE.fromEither(mnistDataDir()),
     TE.chain((dir) => {

@@ -8,7 +8,7 @@ const addonPath = path.join(__dirname, 'build', 'Release', 'geodesic_native.node
 function load() {
   if (!fs.existsSync(addonPath)) {
     const log = path.join(__dirname, 'build-error.log');
-    const why = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(0, 3).join(' | ') : 'not built';
+    const why = fs.existsSync(log) ? `${fs.readFileSync(log, 'utf8').split('\n')[0]}; see ${log}` : 'run `npm rebuild geodesic-native`';
     throw new Error(`geodesic-native addon is not built (${why})`);
   }
   return require(addonPath);

@@ -31,12 +31,12 @@ function findNodeDir() {
 function main() {
   try { fs.rmSync(logFile, { force: true }); } catch {}
   if (process.env.GEODESIC_NATIVE === '0') {
-    fs.writeFileSync(logFile, 'skipped: GEODESIC_NATIVE=0 at install time\n');
+    fs.writeFileSync(logFile, 'build skipped (GEODESIC_NATIVE=0 at install time)\n');
     return;
   }
   const gyp = findNodeGyp();
   if (!gyp) {
-    fs.writeFileSync(logFile, 'node-gyp not found (looked next to npm and in node_modules)\n');
+    fs.writeFileSync(logFile, 'build skipped: node-gyp not found (looked next to npm and in node_modules)\n');
     console.warn('geodesic-native: node-gyp not found; geodesic will use the wasm backend');
     return;
   }
@@ -45,7 +45,8 @@ function main() {
   if (nodedir) args.push(`--nodedir=${nodedir}`);
   const r = spawnSync(process.execPath, args, { cwd: here, encoding: 'utf8', env: process.env });
   if (r.status !== 0) {
-    fs.writeFileSync(logFile, `node ${args.join(' ')}\nexit ${r.status} ${r.error ? r.error.message : ''}\n${r.stdout}\n${r.stderr}\n`);
+    fs.writeFileSync(logFile, `build failed at install: node-gyp exited ${r.status} (no C++ toolchain?)\n` +
+      `node ${args.join(' ')}\n${r.error ? r.error.message + '\n' : ''}${r.stdout}\n${r.stderr}\n`);
     console.warn('geodesic-native: build failed (no C++ toolchain?); geodesic will use the wasm backend. See ' + logFile);
     return;
   }

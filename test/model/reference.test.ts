@@ -24,8 +24,8 @@ const ref = JSON.parse(readFileSync(`${dir}/reference_classification.json`, 'utf
   ggn: number[][];
 };
 
-/** max |a − b| ≤ tol · max |ref| (the issue's float32 criterion). */
-function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): void {
+/** max |a − b| ≤ tol · max |ref|. The issue asks 1e-4; on cpu we measure ≈1.5e-7, so 1e-5 here. */
+function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
   expect(a.length).toBe(b.length);
   let scale = 0;
   let err = 0;

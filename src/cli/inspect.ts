@@ -42,22 +42,28 @@ const describeValue = (v: unknown): string => {
   return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 37)}...` : s;
 };
 
-const pathOf = (base: string, context: t.Context): string => {
+const isUnion = (ty: t.Decoder<unknown, unknown> | undefined): boolean => ty instanceof t.UnionType;
+
+/** The field path of an io-ts error ("layers[0].weights[1][2]"), skipping union branch indices,
+ * and the name of the outermost type expected at that path (a union names all its branches). */
+const locate = (base: string, context: t.Context): { path: string; expected: string } => {
   let p = base;
-  for (const c of context.slice(1)) {
-    if (c.key === '') continue;
+  let expected = context[0]?.type.name ?? 'a value';
+  for (let i = 1; i < context.length; i++) {
+    const c = context[i]!;
+    if (isUnion(context[i - 1]!.type)) continue;
     p += /^\d+$/.test(c.key) ? `[${c.key}]` : p === '' ? c.key : `.${c.key}`;
+    expected = c.type.name;
   }
-  return p === '' ? '(top level)' : p;
+  return { path: p === '' ? '(top level)' : p, expected };
 };
 
-/** io-ts errors → messages "path: expected T, got V" (one per distinct path; unions report once). */
+/** io-ts errors → messages "path: expected T, got V" (one per distinct path). */
 const report = (base: string, errors: t.Errors): string[] => {
   const seen = new Map<string, string>();
   for (const e of errors) {
-    const path = pathOf(base, e.context);
+    const { path, expected } = locate(base, e.context);
     if (seen.has(path)) continue;
-    const expected = e.context[e.context.length - 1]?.type.name ?? 'a value';
     seen.set(path, `${path}: expected ${expected}, got ${describeValue(e.value)}`);
   }
   return [...seen.values()];
@@ -309,6 +315,8 @@ export function computeQuantity(q: Quantity, def: ModelDef, params: Params, batc
 
 // ───────────────────────────── summary ─────────────────────────────
 
+const FLOAT32_EPS = 2 ** -23;
+
 const fmt = (v: number): string => (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toPrecision(6) : v.toExponential(4));
 
 /** Summary lines: shape and, for a square matrix, trace, extreme eigenvalues, condition number, effective rank. */
@@ -340,7 +348,8 @@ export function summarize(r: InspectResult): string[] {
       const lo = s[0]!;
       const hi = s[n - 1]!;
       const maxAbs = Math.max(Math.abs(lo), Math.abs(hi));
-      const tol = n * Number.EPSILON * 64 * maxAbs;
+      // the engine computes in float32: eigenvalues within n·ε₃₂·max|λ| of zero are zero
+      const tol = n * FLOAT32_EPS * maxAbs;
       lines.push(`eigenvalues: min ${fmt(lo)}, max ${fmt(hi)}`);
       if (lo < -tol) lines.push(`condition number: undefined (indefinite: ${s.filter((x) => x < -tol).length} negative eigenvalues)`);
       else if (lo <= tol) lines.push('condition number: ∞ (singular to working precision)');
@@ -371,6 +380,8 @@ export function toJson(r: InspectResult): string {
 }
 
 // ───────────────────────────── command line ─────────────────────────────
+
+export const summary = 'compute loss, gradients, GGN/Fisher/Hessian, K-FAC and natural gradients of a model on a batch';
 
 const USAGE =
   'usage: geodesic inspect --model M.json --data D.json --quantity Q [--lambda L] [--bias separate|homogeneous] ' +

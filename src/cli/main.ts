@@ -8,6 +8,7 @@ import { didYouMean } from '../language/diagnostics.js';
 import * as check from './check.js';
 import * as explain from './explain.js';
 import * as fmt from './fmt.js';
+import * as inspect from './inspect.js';
 import * as train from './train.js';
 
 export interface CommandModule {
@@ -19,6 +20,7 @@ export const commands: Readonly<Record<string, CommandModule>> = {
   check,
   fmt,
   explain,
+  inspect,
   train,
 };
 

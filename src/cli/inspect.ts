@@ -15,6 +15,7 @@ import * as M from '../model/index.js';
 import type { Batch, LayerDef, LikelihoodName, ModelDef, Params } from '../model/types.js';
 import * as C from '../curvature/index.js';
 import { symmetricEigen } from '../solvers/index.js';
+import { BACKEND_NAMES, selectBackend, type BackendName } from '../backend/select.js';
 
 // ───────────────────────────── file formats (io-ts) ─────────────────────────────
 
@@ -385,7 +386,7 @@ export const summary = 'compute loss, gradients, GGN/Fisher/Hessian, K-FAC and n
 
 const USAGE =
   'usage: geodesic inspect --model M.json --data D.json --quantity Q [--lambda L] [--bias separate|homogeneous] ' +
-  '[--damping exact|factored] [--json]\n  Q: ' +
+  '[--damping exact|factored] [--backend cpu|auto|native|wasm|tensorflow] [--json]\n  Q: ' +
   QUANTITIES.join(', ');
 
 interface Args {
@@ -393,6 +394,7 @@ interface Args {
   data: string;
   quantity: Quantity;
   json: boolean;
+  backend: BackendName;
   options: InspectOptions;
 }
 
@@ -405,7 +407,7 @@ export function parseArgs(argv: readonly string[]): E.Either<string, Args> {
       json = true;
       continue;
     }
-    const m = /^--(model|data|quantity|lambda|bias|damping)(?:=(.*))?$/.exec(a);
+    const m = /^--(model|data|quantity|lambda|bias|damping|backend)(?:=(.*))?$/.exec(a);
     if (!m) return E.left(`unknown argument '${a}'`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) return E.left(`--${m[1]} needs a value`);
@@ -420,7 +422,10 @@ export function parseArgs(argv: readonly string[]): E.Either<string, Args> {
   if (bias !== 'separate' && bias !== 'homogeneous') return E.left(`--bias must be 'separate' or 'homogeneous', got '${bias}'`);
   const damping = values.damping ?? 'exact';
   if (damping !== 'exact' && damping !== 'factored') return E.left(`--damping must be 'exact' or 'factored', got '${damping}'`);
-  return E.right({ model: values.model!, data: values.data!, quantity: q as Quantity, json, options: { lambda, bias, damping } });
+  // cpu (tfjs's numerical oracle) by default: inspect is for looking closely at small models
+  const backend = (values.backend ?? 'cpu') as BackendName;
+  if (!BACKEND_NAMES.includes(backend)) return E.left(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
+  return E.right({ model: values.model!, data: values.data!, quantity: q as Quantity, json, backend, options: { lambda, bias, damping } });
 }
 
 const readJson = async (path: string): Promise<E.Either<string, unknown>> => {
@@ -453,7 +458,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const args = parseArgs(argv);
   if (E.isLeft(args)) return fail(`${args.left}\n${USAGE}`, 2);
-  const { model, data, quantity, json, options } = args.right;
+  const { model, data, quantity, json, backend, options } = args.right;
   const mj = await readJson(model);
   if (E.isLeft(mj)) return fail(mj.left, 1);
   const m = decodeModel(mj.right);
@@ -463,6 +468,11 @@ export async function run(argv: string[]): Promise<number> {
   const d = decodeData(dj.right, m.right.def);
   if (E.isLeft(d)) return fail(fileErrors(data, d.left), 1);
   const { def } = m.right;
+  try {
+    await selectBackend(backend);
+  } catch (e) {
+    return fail(`backend: ${e instanceof Error ? e.message : String(e)}`, 1);
+  }
   const params = M.fromFloat64(def, m.right.params);
   const batch: Batch = { x: tf.tensor2d(d.right.x), y: tf.tensor2d(d.right.y) };
   try {

@@ -13,3 +13,4 @@ export type { Rng } from './random.js';
 export { referencePermutation, vectorFromReference, matrixFromReference, rowsFromReference, referenceProblem } from './referenceLayout.js';
 export type { ReferenceProblemJson } from './referenceLayout.js';
 export { fromSequential, toSequential, copyToSequential } from './sequential.js';
+export { tidy } from './tidy.js';

@@ -21,13 +21,15 @@
 // ------------------------------------------------------------------ thread pool
 class Pool {
  public:
-  explicit Pool(int workers) {
+  explicit Pool(int workers) : nworkers_(workers) {
     for (int i = 0; i < workers; i++) std::thread([this] { loop(); }).detach();
-    nworkers_ = workers;
   }
   int threads() const { return nworkers_ + 1; }
 
-  // Run f(0..ntasks-1) on the caller plus the workers; returns when all are done.
+  // Run f(0..ntasks-1) on the caller plus the workers; returns when all are done. Tasks are
+  // claimed with a generation-tagged ticket, so the caller never waits for a worker that has
+  // not started (on a loaded machine a descheduled worker simply gets no task), and a worker
+  // that wakes late cannot claim a task of a later region.
   void run(int ntasks, const std::function<void(int)>& f) {
     if (ntasks <= 0) return;
     if (ntasks == 1 || nworkers_ == 0) {
@@ -35,23 +37,36 @@ class Pool {
       return;
     }
     std::lock_guard<std::mutex> one_region(submit_);
+    uint64_t gen;
     {
       std::lock_guard<std::mutex> lk(m_);
+      gen = ++generation_;
       job_ = &f;
       ntasks_ = ntasks;
-      next_.store(0);
-      active_ = nworkers_;
-      generation_++;
+      done_.store(0);
+      ticket_.store(gen << 32);
     }
     cv_work_.notify_all();
-    int i;
-    while ((i = next_.fetch_add(1)) < ntasks) f(i);
+    work(gen, f, ntasks);
     std::unique_lock<std::mutex> lk(m_);
-    cv_done_.wait(lk, [this] { return active_ == 0; });
-    job_ = nullptr;
+    cv_done_.wait(lk, [&] { return done_.load() == ntasks; });
   }
 
  private:
+  void work(uint64_t gen, const std::function<void(int)>& f, int ntasks) {
+    uint64_t t = ticket_.load();
+    for (;;) {
+      if ((t >> 32) != (gen & 0xffffffffu) || (int)(t & 0xffffffffu) >= ntasks) return;
+      if (!ticket_.compare_exchange_weak(t, t + 1)) continue;
+      f((int)(t & 0xffffffffu));
+      if (done_.fetch_add(1) + 1 == ntasks) {
+        std::lock_guard<std::mutex> lk(m_);
+        cv_done_.notify_one();
+      }
+      t = ticket_.load();
+    }
+  }
+
   void loop() {
     uint64_t seen = 0;
     for (;;) {
@@ -61,18 +76,18 @@ class Pool {
       const std::function<void(int)>* f = job_;
       const int nt = ntasks_;
       lk.unlock();
-      int i;
-      while ((i = next_.fetch_add(1)) < nt) (*f)(i);
-      lk.lock();
-      if (--active_ == 0) cv_done_.notify_one();
+      work(seen, *f, nt);  // claims nothing if that region is already finished
     }
   }
+
   std::mutex submit_, m_;
   std::condition_variable cv_work_, cv_done_;
   const std::function<void(int)>* job_ = nullptr;
-  int ntasks_ = 0, active_ = 0, nworkers_ = 0;
+  int ntasks_ = 0;
+  const int nworkers_;
   uint64_t generation_ = 0;
-  std::atomic<int> next_{0};
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> done_{0};
 };
 
 static Pool* g_pool = nullptr;  // leaked on purpose: detached workers outlive static destructors

@@ -15,6 +15,7 @@ import { kroneckerFactorsEigen, kroneckerSolve, symmetricPowerWithReport, Solver
 import { CurvatureError } from '../types.js';
 import { checkLambda, chooseSolver, numParamsOf, probe, report, type Op, type Shapes } from '../operator.js';
 import { cgSolve } from './free.js';
+import { spdInverse } from './spdInverse.js';
 import type { SampleSet } from '../samples.js';
 
 export type BiasMode = 'separate' | 'homogeneous';
@@ -125,6 +126,62 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     }
     return eigs;
   };
+  /** Factored damping: (A + π√λI)⁻¹ and (G + √λ/π I)⁻¹ per block by Cholesky (no eigendecomposition), cached per λ. */
+  let factored: { lambda: number; layers: { W: [tf.Tensor2D, tf.Tensor2D]; b?: [number, tf.Tensor2D] }[]; warnings: string[] } | undefined;
+  const damped = (M: Float64Array, n: number, shift: number, what: string): { inv: Float64Array; warnings: string[] } => {
+    const Md = Float64Array.from(M);
+    for (let i = 0; i < n; i++) Md[i * n + i] = Md[i * n + i]! + shift;
+    const r = spdInverse(Md, n);
+    if (E.isLeft(r)) throw new CurvatureError(`${description}: factored damping: ${what}: ${r.left.message}`);
+    return { inv: r.right.inverse, warnings: r.right.warnings };
+  };
+  const meanTrace = (M: Float64Array, n: number) => {
+    let t = 0;
+    for (let i = 0; i < n; i++) t += M[i * n + i]!;
+    return t / n;
+  };
+  const piOf = (mA: number, mG: number): number => {
+    if (!(mA > 0) || !(mG > 0)) throw new CurvatureError(`${description}: factored damping needs positive factor traces (tr A / nA = ${mA}, tr G / nG = ${mG})`);
+    return Math.sqrt(mA / mG);
+  };
+  const factoredInverses = (lambda: number) => {
+    if (factored && factored.lambda === lambda) return factored;
+    disposeFactored();
+    const r = Math.sqrt(lambda);
+    const warnings: string[] = [];
+    const made: tf.Tensor[] = [];
+    const keep = (a: Float64Array, n: number) => {
+      const t = tf.keep(tf.tensor2d(Float32Array.from(a), [n, n]));
+      made.push(t);
+      return t;
+    };
+    try {
+      const layers = factors.layers.map((f, l) => {
+        const mG = meanTrace(f.G, f.nG);
+        const pi = piOf(meanTrace(f.A, f.nA), mG);
+        const A = damped(f.A, f.nA, pi * r, `layer ${l} A`);
+        const G = damped(f.G, f.nG, r / pi, `layer ${l} G`);
+        warnings.push(...A.warnings, ...G.warnings);
+        const out: { W: [tf.Tensor2D, tf.Tensor2D]; b?: [number, tf.Tensor2D] } = { W: [keep(A.inv, f.nA), keep(G.inv, f.nG)] };
+        if (factors.bias === 'separate') {
+          // the bias block is kron([1], G): π_b = sqrt(1 / (tr G / nG))
+          const pib = piOf(1, mG);
+          const Gb = damped(f.G, f.nG, r / pib, `layer ${l} G (bias)`);
+          out.b = [1 / (1 + pib * r), keep(Gb.inv, f.nG)];
+        }
+        return out;
+      });
+      factored = { lambda, layers, warnings };
+      return factored;
+    } catch (e) {
+      tf.dispose(made);
+      throw e;
+    }
+  };
+  const disposeFactored = () => {
+    if (factored) factored.layers.forEach((l) => tf.dispose([...l.W, ...(l.b ? [l.b[1]] : [])]));
+    factored = undefined;
+  };
   const mv = (v: Params): Params =>
     tidy(() => {
       const ts = factorTensors(); // created with tf.keep: they outlive this tidy
@@ -142,6 +199,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     });
   const memory = factors.layers.reduce((s, f) => s + f.nA * f.nA + f.nG * f.nG, 0);
   const mvFlops = factors.layers.reduce((s, f) => s + 2 * f.nA * f.nG * (f.nA + f.nG), 0);
+  // eigendecompositions (exact damping; ≈ 9n³ each); factored damping needs ≈ n³ per Cholesky inverse
   const refreshFlops = factors.layers.reduce((s, f) => s + 9 * (f.nA ** 3 + f.nG ** 3), 0);
   return {
     structure: 'kfac',
@@ -154,6 +212,21 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
       const solver = chooseSolver(description, ['kronecker', 'cg'], options);
       const mode = options?.damping ?? 'exact';
       if (solver === 'cg') return cgSolve(mv, description, v, lambda, options);
+      if (mode === 'factored') {
+        const fi = factoredInverses(lambda);
+        const x = tidy(() => {
+          const out: tf.Tensor[] = [];
+          fi.layers.forEach((li, l) => {
+            const W = v[2 * l]! as tf.Tensor2D;
+            const b = v[2 * l + 1]!;
+            const [Ai, Gi] = li.W;
+            if (factors.bias === 'homogeneous') out.push(...splitWb(tf.matMul(tf.matMul(Ai, joinWb(W, b)), Gi)));
+            else out.push(tf.matMul(tf.matMul(Ai, W), Gi), tf.reshape(tf.mul(tf.matMul(tf.reshape(b, [1, -1]), li.b![1]), li.b![0]), [-1]));
+          });
+          return out;
+        });
+        return { x, report: report('kronecker', { warnings: [...fi.warnings] }) };
+      }
       const es = eigen();
       try {
         const x = tidy(() => {
@@ -172,7 +245,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
       }
     },
     toDense: () => probe(description, shapes, mv),
-    prepare: () => void eigen(),
+    prepare: (lambda, options) => void (options?.damping === 'factored' ? factoredInverses(lambda) : eigen()),
     memory: () => memory,
     flops: () => ({ mv: mvFlops, solve: mvFlops, refresh: refreshFlops }),
     power: (p) => {
@@ -187,6 +260,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     dispose: () => {
       if (tensors) tensors.forEach((t) => tf.dispose([t.A, t.G]));
       if (eigs) eigs.forEach((x) => (x.w.dispose(), x.b?.dispose()));
+      disposeFactored();
       tensors = undefined;
       eigs = undefined;
     },

@@ -1,0 +1,121 @@
+/**
+ * K-FAC cost on the 784-1000-500-250-30 tanh classifier at batch 1000.
+ * Run: npx vite-node bench/curvature.ts [backend] [reps]   (backend: auto | native | wasm | cpu; default auto)
+ * Prints median wall times (ms) of: the gradient (forward + backward), the sampled K-FAC statistics
+ * on top of it (one backward of sampled labels + A, G factor products, copied to the host), the
+ * factor eigendecompositions ("inversion", host float64) and one K-FAC solve; plus the numbers the
+ * operator stores (no P×P matrix is formed).
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as M from '../src/model/index.js';
+import * as C from '../src/curvature/index.js';
+import { selectBackend, type BackendName } from '../src/backend/select.js';
+
+const backend = (process.argv[2] ?? 'auto') as BackendName;
+const reps = Number(process.argv[3] ?? 5);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const time = (f: () => void, n: number): number[] => {
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    f();
+    ts.push(performance.now() - t0);
+  }
+  return ts;
+};
+
+async function main(): Promise<void> {
+  const choice = await selectBackend(backend);
+  const sizes = [784, 1000, 500, 250, 30];
+  const layers: M.LayerDef[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    layers.push({ kind: 'dense', inDim: sizes[l]!, outDim: sizes[l + 1]! });
+    if (l + 2 < sizes.length) layers.push({ kind: 'activation', fn: 'tanh' });
+  }
+  const def: M.ModelDef = { inputDim: 784, layers, likelihood: 'categorical' };
+  const P = M.numParams(def);
+  const params = M.initParams(def, 1);
+  const N = 1000;
+  const x = tf.randomNormal([N, 784], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const y = tf.tidy(() => tf.oneHot(tf.randomUniformInt([N], 0, 30, 3) as tf.Tensor1D, 30).toFloat()) as tf.Tensor2D;
+  const batch = { x, y };
+  const sync = (ts: readonly tf.Tensor[]) => ts.forEach((t) => t.dataSync());
+
+  // 1. gradient: forward + backward (what every optimizer pays)
+  const grad = () => {
+    const r = M.lossAndGradient(def, params, batch);
+    sync(r.gradient);
+    tf.dispose([r.loss, ...r.gradient, r.forward.output, ...r.forward.inputs, ...r.forward.denseInputs, ...r.forward.denseOutputs, ...r.backward.grads, ...r.backward.denseOutputGrads]);
+  };
+  grad();
+  const tGrad = time(grad, reps);
+
+  // 2. K-FAC statistics (sampled, k = 1) on top of a context whose forward pass is already done
+  let factors: C.KfacFactors | undefined;
+  const stats = (seed: number) => {
+    const ctx = C.createContext(def, params, batch, { seed });
+    sync([ctx.forward().output]);
+    const t0 = performance.now();
+    factors = C.kfacFactors(ctx, { bias: 'homogeneous', source: 'sampled', samples: 1 });
+    const dt = performance.now() - t0;
+    ctx.dispose();
+    return dt;
+  };
+  stats(0);
+  const tStats = Array.from({ length: reps }, (_, i) => stats(i + 1));
+
+  // 3. factor inversion: eigendecomposition of every A and G (host float64), and one solve
+  const shapesDef = def;
+  const tInv: number[] = [];
+  const tInvF: number[] = [];
+  const tSolve: number[] = [];
+  const tSolveF: number[] = [];
+  let stored = 0;
+  for (let r = 0; r < Math.max(1, Math.min(reps, 3)); r++) {
+    const est = C.createEstimator({ _tag: 'Structure', name: 'kfac', of: { _tag: 'Atom', name: 'fisher', args: { sampled: 1 } }, args: { bias: 'homogeneous' } }, shapesDef);
+    const ctx = C.createContext(def, params, batch, { seed: 100 + r });
+    let s = est.init(params);
+    s = est.update(s, ctx);
+    const tf0 = performance.now();
+    s = est.refresh(s, 1e-3, { damping: 'factored' });
+    tInvF.push(performance.now() - tf0);
+    {
+      const t1 = performance.now();
+      const { x: solF } = est.operator(s).solve(ctx.gradient(), 1e-3, { damping: 'factored' });
+      sync(solF);
+      tSolveF.push(performance.now() - t1);
+      tf.dispose([...solF]);
+    }
+    const t0 = performance.now();
+    s = est.refresh(s, 1e-3);
+    tInv.push(performance.now() - t0);
+    const g = ctx.gradient();
+    const t1 = performance.now();
+    const { x: sol } = est.operator(s).solve(g, 1e-3);
+    sync(sol);
+    tSolve.push(performance.now() - t1);
+    stored = est.operator(s).memory();
+    tf.dispose([...sol]);
+    est.dispose(s);
+    ctx.dispose();
+  }
+
+  const fmt = (ts: number[]) => `${median(ts).toFixed(0)} ms (median of ${ts.length}; min ${Math.min(...ts).toFixed(0)})`;
+  console.log(`backend: ${choice.name} (${choice.reason})`);
+  console.log(`model 784-1000-500-250-30 tanh, categorical, batch ${N}, P = ${P}`);
+  console.log(`gradient (forward + backward):                 ${fmt(tGrad)}`);
+  console.log(`K-FAC statistics, sampled k=1 (given forward): ${fmt(tStats)}`);
+  console.log(`  ratio statistics / gradient:                 ${(median(tStats) / median(tGrad)).toFixed(2)}`);
+  console.log(`factor inversion, factored damping (Cholesky): ${fmt(tInvF)}`);
+  console.log(`factor inversion, exact damping (eigen):       ${fmt(tInv)}`);
+  console.log(`one K-FAC solve (factored damping):            ${fmt(tSolveF)}`);
+  console.log(`one K-FAC solve (exact damping):               ${fmt(tSolve)}`);
+  console.log(`numbers stored by the K-FAC operator: ${stored} (P×P would be ${(P * P).toExponential(2)}; factors ${factors?.layers.map((l) => `${l.nA}²+${l.nG}²`).join(', ')})`);
+  tf.dispose([...params, x, y]);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

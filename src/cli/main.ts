@@ -1,7 +1,10 @@
 /**
  * The `geodesic` command line. Each command lives in its own module exporting
  * `run(argv: string[]): Promise<number>` (the exit code) and, for the help listing, `summary`.
- * To add a command: import its module and add one line to `commands`.
+ * To add a command: import its module and add one line to `commands`, e.g.
+ *   import * as inspect from './inspect.js';          …   inspect,
+ * or, for a command with heavy imports (tfjs) that `check` should not pay for at start-up:
+ *   train: lazy('train a spec on a problem', () => import('./train.js')),
  */
 import { createRequire } from 'node:module';
 import { didYouMean } from '../language/diagnostics.js';
@@ -14,6 +17,11 @@ import * as train from './train.js';
 export interface CommandModule {
   readonly run: (argv: string[]) => Promise<number>;
   readonly summary?: string;
+}
+
+/** A command loaded only when it runs. */
+export function lazy(summary: string, load: () => Promise<CommandModule>): CommandModule {
+  return { summary, run: async (argv) => (await load()).run(argv) };
 }
 
 export const commands: Readonly<Record<string, CommandModule>> = {

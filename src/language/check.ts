@@ -315,7 +315,10 @@ function scheduleInRange(owner: ComponentSpec, p: ArgSpec, s: Component): Valida
   if (p.type.kind !== 'number') return ok(s);
   const range = p.type.range;
   const ends = (['value', 'initial', 'final'] as const).filter((k) => typeof s.args[k] === 'number');
-  const bad = ends.find((k) => !inRange({ ...range, integer: false }, s.args[k] as number));
+  // A schedule may decay onto an open bound (cosine to a learning rate of 0) but not start there.
+  const rangeOf = (k: string) =>
+    k === 'final' ? { ...range, integer: false, minExclusive: false, maxExclusive: false } : { ...range, integer: false };
+  const bad = ends.find((k) => !inRange(rangeOf(k), s.args[k] as number));
   if (bad === undefined) return ok(s);
   return fail(
     error(s.span, `${owner.name}: ${p.name} must stay ${describeType({ ...p.type, schedulable: false }).replace(/^a number /, '')}; the schedule's ${bad} is ${s.args[bad] as number}`),

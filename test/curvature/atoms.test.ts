@@ -110,3 +110,41 @@ describe('hessian atom', () => {
     p.dispose();
   });
 });
+
+describe('cotangent-only backprop used for curvature statistics', () => {
+  it("equals the model's backward denseOutputGrads (every activation, a fixed linear layer)", async () => {
+    const { preActivationGrads } = await import('../../src/curvature/context.js');
+    const { problemFor, kfacDense } = await import('./helpers.js');
+    const def: M.ModelDef = {
+      inputDim: 3,
+      layers: [
+        { kind: 'dense', inDim: 3, outDim: 4 },
+        { kind: 'activation', fn: 'sigmoid' },
+        { kind: 'fixed_linear', matrix: [[1, 0.5], [0, 1], [-1, 2], [0.3, 0.3]], offset: [0.1, -0.2] },
+        { kind: 'dense', inDim: 2, outDim: 3 },
+        { kind: 'activation', fn: 'softplus' },
+        { kind: 'dense', inDim: 3, outDim: 3 },
+        { kind: 'activation', fn: 'relu' },
+        { kind: 'dense', inDim: 3, outDim: 2 },
+      ],
+      likelihood: 'bernoulli',
+    };
+    const p = problemFor(def, 21, 7);
+    const fp = p.ctx.forward();
+    const u = M.outputGradient(def.likelihood, fp.output, p.batch.y);
+    const before = tf.memory().numTensors;
+    const mine = preActivationGrads(p.ctx, u);
+    expect(tf.memory().numTensors - before, 'only the returned tensors are new').toBe(mine.length);
+    const bp = M.backward(def, p.params, fp, u);
+    mine.forEach((g, l) => expect(Array.from(g.dataSync())).toEqual(Array.from(bp.denseOutputGrads[l]!.dataSync())));
+    tf.dispose([u, ...mine, ...bp.grads, ...bp.denseOutputGrads]);
+    // and K-FAC on this model still equals its dense oracle
+    const o = oracle(p);
+    for (const bias of ['separate', 'homogeneous'] as const) {
+      const op = C.structured({ name: 'kfac', bias }, { name: 'empirical_fisher' }, p.ctx);
+      expectClose(op.toDense(), kfacDense(o, bias, 'empirical'), 2e-4, `kfac ${bias}`);
+      op.dispose();
+    }
+    p.dispose();
+  });
+});

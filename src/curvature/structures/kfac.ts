@@ -47,10 +47,20 @@ export function kfacFactorsOf(s: SampleSet, bias: BiasMode): KfacFactors {
   if (s.centered) throw new CurvatureError('kfac of a centered gradient covariance is not Kronecker-factored; use diag, block_diag, lowrank or full');
   const layers = s.a.map((a, l) => {
     const n = a.shape[0];
-    const A = toHost64(tidy(() => {
-      const x = bias === 'homogeneous' ? homogeneous(a) : a;
-      return tf.div(tf.matMul(x, x, true, false), n);
-    }));
+    const inn = a.shape[1];
+    const Araw = toHost64(tidy(() => tf.div(tf.matMul(a, a, true, false), n)));
+    let A = Araw;
+    if (bias === 'homogeneous') {
+      // Ā = [[A, ā], [āᵀ, 1]] with ā the input mean: no concatenated copy of a, no larger product.
+      const mean = toHost64(tf.mean(a, 0));
+      A = new Float64Array((inn + 1) * (inn + 1));
+      for (let i = 0; i < inn; i++) {
+        A.set(Araw.subarray(i * inn, (i + 1) * inn), i * (inn + 1));
+        A[i * (inn + 1) + inn] = mean[i]!;
+        A[inn * (inn + 1) + i] = mean[i]!;
+      }
+      A[inn * (inn + 1) + inn] = 1;
+    }
     const g = s.g[l]!;
     const [m, nn, out] = g.shape;
     const G = toHost64(tidy(() => {

@@ -139,26 +139,30 @@ function curvatureParts(c: Curvature, out: Map<string, string>): void {
 
 const hyper = (v: ArgValue | undefined): string => (v === undefined ? '?' : argText(v));
 
-function gradientLines(o: OptimizerSpec): string[] {
+/** The gradient chain; after the first ema the direction's input is ĝ, while curvature atoms such
+ * as outer(gradient) keep seeing g (the gradient before any ema). */
+function gradientLines(o: OptimizerSpec): { readonly lines: string[]; readonly symbol: string } {
   const lines = ['g ← ∇L(θ) on the minibatch'];
+  let v = 'g';
   for (const c of o.gradient) {
     switch (c.name) {
       case 'weight_decay':
-        lines.push(`g ← g + λθ,  λ = ${hyper(c.args['lambda'])}`);
+        lines.push(`${v} ← ${v} + ${hyper(c.args['lambda'])}·θ  (weight decay)`);
         break;
       case 'clip':
-        lines.push(`g ← g · min(1, c / ‖g‖),  c = ${hyper(c.args['norm'])}`);
+        lines.push(`${v} ← ${v} · min(1, ${hyper(c.args['norm'])} / ‖${v}‖)  (clipping)`);
         break;
       case 'ema': {
         const b = hyper(c.args['decay']);
-        lines.push(`m ← ${b}·m + (1 − ${b})·g  (m₀ = 0);  g ← ${c.args['debias'] === true ? `m / (1 − ${b}ᵗ)` : 'm'}`);
+        lines.push(`m ← ${b}·m + (1 − ${b})·${v}  (m₀ = 0);  ĝ = ${c.args['debias'] === true ? `m / (1 − ${b}ᵗ)` : 'm'}`);
+        v = 'ĝ';
         break;
       }
       default:
-        lines.push(`g ← ${componentText(c)}(g)`);
+        lines.push(`${v} ← ${componentText(c)}(${v})`);
     }
   }
-  return lines;
+  return { lines, symbol: v };
 }
 
 function dampingLine(d: Component): string {
@@ -251,12 +255,14 @@ export function explain(o: OptimizerSpec): string {
   lines.push(`optimizer ${o.name}${o.title === undefined ? '' : ` — ${o.title}`}`);
   lines.push(`  defined at ${o.span.file}:${o.span.line}:${o.span.column}`);
   lines.push('', 'update rule, at every step t:');
-  const rule: string[] = [...gradientLines(o)];
+  const gradient = gradientLines(o);
+  const g = gradient.symbol;
+  const rule: string[] = [...gradient.lines];
   const identityOnly = o.curvature._tag === 'Atom' && o.curvature.name === 'identity';
   rule.push(`C = ${curvatureMath(o.curvature)}  (${cadence(every(o.estimate), 're-estimated')})`);
   rule.push(dampingLine(o.damping));
-  if (o.curvature._tag === 'Atom' && o.curvature.name === 'lbfgs') rule.push('d = H_m g  by the L-BFGS two-loop recursion over the last m (s, y) pairs');
-  else rule.push(`d = (C + λI)⁻¹ g  (${solverDetail}; ${cadence(every(o.refresh), 'decomposition refreshed')})${identityOnly && o.damping.name === 'none' ? '  — here d = g' : ''}`);
+  if (o.curvature._tag === 'Atom' && o.curvature.name === 'lbfgs') rule.push(`d = H_m ${g}  by the L-BFGS two-loop recursion over the last m (s, y) pairs`);
+  else rule.push(`d = (C + λI)⁻¹ ${g}  (${solverDetail}; ${cadence(every(o.refresh), 'decomposition refreshed')})${identityOnly && o.damping.name === 'none' ? `  — here d = ${g}` : ''}`);
   rule.push(stepLine(o.step));
   rule.push(...momentumLines(o.momentum, o.step));
   rule.push(averagingLine(o.averaging));

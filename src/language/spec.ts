@@ -18,6 +18,8 @@ export interface Span {
 
 /** A resolved argument value: a number, boolean, string, or a nested component (e.g. a schedule). */
 export type ArgValue = number | boolean | string | Component;
+// Enumerations (kfac `bias`, outer `of`, line_search `condition`) are strings; `fisher(exact)` is
+// `{ sampled: 0 }`; a scheduled hyper-parameter (e.g. `lr(cosine(…))`) is a nested Component.
 
 /** A call such as `tikhonov(1e-3)` or `levenberg_marquardt(initial: 150, every: 5)`, with every
  * registered argument present (positional arguments are already bound to their names). */
@@ -64,10 +66,12 @@ export type Curvature =
     };
 
 /**
- * One optimizer block after `extends` and imports are resolved. Clause defaults (from the registry):
+ * One optimizer block after `extends` and imports are resolved. Clause defaults (registry.ts,
+ * `clauses[].defaultText`; a defaulted clause carries the span of the block header):
  *   curvature = identity, estimate = every(1), refresh = every(1), damping = none, solver = auto,
- *   step = lr(1e-3)?? (registry decides), momentum = none, averaging = none, gradient = [] (minibatch),
+ *   step = lr(1e-3), momentum = none, averaging = none, gradient = [] (minibatch),
  *   on_nonfinite = reject(max_failures: 10).
+ * `solver` stays `auto` here; `chooseSolver(curvature)` (structure.ts) says what auto stands for.
  */
 export interface OptimizerSpec {
   readonly name: string;

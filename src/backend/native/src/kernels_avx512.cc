@@ -9,8 +9,8 @@ namespace k_avx512 {
 #define VW 16
 #define MR 12
 #define NR 32
-#define KC 192
-#define MC 144
+#define KC 256
+#define MC 120
 #define NC 3072
 #include "kernels_impl.inc"
 #undef VW

@@ -95,6 +95,9 @@ const stackColumns = (cols: tf.Tensor2D[][]): tf.Tensor3D[] =>
 
 const denseInputs = (ctx: CurvatureContext): tf.Tensor2D[] => ctx.forward().denseInputs.map((a) => tf.clone(a));
 
+/** The dense layers' paramMaps, when any (sample sets then give curvature in trainable coordinates). */
+const mapsOf = (def: ModelDef): { maps?: ReturnType<typeof M.denseParamMaps> } => (M.hasParamMaps(def) ? { maps: M.denseParamMaps(def) } : {});
+
 const checkHasDense = (def: ModelDef): void => {
   if (!def.layers.some((l) => l.kind === 'dense')) throw new CurvatureError('the model has no dense layer, so no parameters to compute curvature for');
 };
@@ -115,7 +118,7 @@ export function fisherExactSamples(ctx: CurvatureContext): SampleSet {
   S.dispose();
   const g = stackColumns(cols);
   cols.forEach((c) => tf.dispose(c));
-  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered: false, shapes: paramShapes(ctx.def) };
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered: false, shapes: paramShapes(ctx.def), ...mapsOf(ctx.def) };
 }
 
 /** Monte-Carlo Fisher: k label draws y ~ p(·|x) from the context seed, weight 1/(kN). */
@@ -135,7 +138,7 @@ export function fisherSampledSamples(ctx: CurvatureContext, k: number): SampleSe
   }
   const g = stackColumns(cols);
   cols.forEach((c) => tf.dispose(c));
-  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / (k * n), centered: false, shapes: paramShapes(ctx.def) };
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / (k * n), centered: false, shapes: paramShapes(ctx.def), ...mapsOf(ctx.def) };
 }
 
 /** Empirical Fisher (data labels), weight 1/N; `centered` gives TONGA's gradient covariance. */
@@ -148,7 +151,7 @@ export function empiricalSamples(ctx: CurvatureContext, centered = false): Sampl
   u.dispose();
   const g = gs.map((t) => tidy(() => tf.expandDims(t, 0) as tf.Tensor3D));
   tf.dispose(gs);
-  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered, shapes: paramShapes(ctx.def) };
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered, shapes: paramShapes(ctx.def), ...mapsOf(ctx.def) };
 }
 
 /** outer(gradient): the batch gradient's outer product g gᵀ. */

@@ -9,10 +9,16 @@
  * matrix (low rank) and per-layer dense blocks all come from (a, g).
  *
  * `VectorSet` is the same for explicit vectors (outer(gradient) = g gᵀ).
+ *
+ * A dense layer with a paramMap T (src/model/paramMap.ts) has per-example gradients Tᵀ s in its
+ * trainable coordinates: `maps` carries T, and every function here (products, diagonals, Gram,
+ * blocks) returns the curvature in those coordinates. Only K-FAC/EKFAC read a and g directly
+ * (their factors are the layer's statistics, whatever the parametrization).
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidy } from './vec.js';
-import type { ModelDef, Params } from '../model/types.js';
+import type { ModelDef, ParamMap, Params } from '../model/types.js';
+import { mapLayer, mapRows } from '../model/index.js';
 import * as V from './vec.js';
 
 export interface SampleSet {
@@ -27,6 +33,8 @@ export interface SampleSet {
   readonly centered: boolean;
   /** Shapes of the parameters (flat order). */
   readonly shapes: readonly { readonly shape: readonly number[] }[];
+  /** Per dense layer: its paramMap T (undefined or absent: identity). */
+  readonly maps?: readonly (ParamMap | undefined)[];
 }
 
 export interface VectorSet {
@@ -56,12 +64,30 @@ export const cloneOuter = (s: OuterProducts): OuterProducts =>
 
 const numExamples = (s: SampleSet): number => s.a[0]!.shape[0];
 
+const mapOf = (s: SampleSet, l: number): ParamMap | undefined => s.maps?.[l];
+
+/** Layer l's per-example gradients as rows [M·N, P_l] in trainable coordinates (rows · T when mapped). */
+const layerRows = (s: SampleSet, l: number, centered: boolean): tf.Tensor2D =>
+  tidy(() => {
+    const a = s.a[l]!;
+    const g = s.g[l]!;
+    const [m, n, out] = g.shape;
+    const inn = a.shape[1];
+    const gf = tf.reshape(g, [m * n, out]);
+    const af = tf.reshape(tf.tile(tf.expandDims(a, 0), [m, 1, 1]), [m * n, inn]);
+    const w = tf.reshape(tf.mul(tf.expandDims(af, 2), tf.expandDims(gf, 1)), [m * n, inn * out]);
+    let rows = tf.concat([w, gf], 1) as tf.Tensor2D;
+    if (centered) rows = tf.sub(rows, tf.mean(rows, 0, true));
+    const map = mapOf(s, l);
+    return map === undefined ? rows : mapRows(map, rows, true);
+  });
+
 /** c[m, n] = s_{mn} · v (centered: minus the mean over n). */
 const rowDots = (s: SampleSet, v: Params): tf.Tensor2D =>
   tidy(() => {
     const parts = s.a.map((a, l) => {
-      const W = v[2 * l] as tf.Tensor2D;
-      const b = v[2 * l + 1]!;
+      const map = mapOf(s, l);
+      const [W, b] = map === undefined ? [v[2 * l] as tf.Tensor2D, v[2 * l + 1]!] : (mapLayer(map, v[2 * l]!, v[2 * l + 1]!, false) as [tf.Tensor2D, tf.Tensor]);
       const aW = tf.matMul(a, W); // [N, out]
       return tf.sum(tf.mul(s.g[l]!, tf.add(aW, b)), 2); // [M, N]
     });
@@ -76,7 +102,10 @@ const adjoint = (s: SampleSet, c: tf.Tensor2D, scale: number): Params =>
     const c3 = tf.expandDims(c, 2);
     s.a.forEach((a, l) => {
       const cg = tf.sum(tf.mul(c3, s.g[l]!), 0) as tf.Tensor2D; // [N, out]
-      out.push(tf.mul(tf.matMul(a, cg, true, false), scale), tf.mul(tf.sum(cg, 0), scale));
+      const map = mapOf(s, l);
+      const W = tf.mul(tf.matMul(a, cg, true, false), scale);
+      const b = tf.mul(tf.sum(cg, 0), scale);
+      out.push(...(map === undefined ? [W, b] : mapLayer(map, W, b, true)));
     });
     return out;
   });
@@ -103,14 +132,21 @@ export const outerDiag = (s: OuterProducts): Params => {
   return tidy(() => {
     const out: tf.Tensor[] = [];
     s.a.forEach((a, l) => {
+      if (mapOf(s, l) !== undefined) {
+        // Mapped layer: Σ_r (Tᵀ s_r)² from explicit rows (centered first when asked).
+        const d = tf.mul(tf.sum(tf.square(layerRows(s, l, s.centered)), 0), s.weight);
+        const wSize = a.shape[1] * s.g[l]!.shape[2];
+        out.push(tf.reshape(tf.slice(d, [0], [wSize]), s.shapes[2 * l]!.shape as number[]), tf.slice(d, [wSize]));
+        return;
+      }
       const g2 = tf.sum(tf.square(s.g[l]!), 0) as tf.Tensor2D; // Σ_m g², [N, out]
       out.push(tf.mul(tf.matMul(tf.square(a), g2, true, false), s.weight), tf.mul(tf.sum(g2, 0), s.weight));
     });
     if (!s.centered) return out;
-    // Σ (s − s̄)² = Σ s² − N s̄², s̄ = (1/N) Σ s.
+    // Σ (s − s̄)² = Σ s² − N s̄², s̄ = (1/N) Σ s (mapped layers are already centered above).
     const n = numExamples(s);
     const mean = adjoint({ ...s, centered: false }, tf.ones([1, n]) as tf.Tensor2D, 1 / n);
-    return out.map((t, i) => tf.sub(t, tf.mul(tf.square(mean[i]!), s.weight * n)));
+    return out.map((t, i) => (mapOf(s, Math.floor(i / 2)) !== undefined ? t : tf.sub(t, tf.mul(tf.square(mean[i]!), s.weight * n))));
   });
 };
 
@@ -124,6 +160,10 @@ export const outerGram = (s: OuterProducts): { K: Float64Array; r: number } => {
   }
   const Kt = tidy(() => {
     const terms = s.a.map((a, l) => {
+      if (mapOf(s, l) !== undefined) {
+        const rows = layerRows(s, l, false); // centered below, on the sum
+        return tf.matMul(rows, rows, false, true);
+      }
       const g = s.g[l]!;
       const [m, n, out] = g.shape;
       const gf = tf.reshape(g, [m * n, out]) as tf.Tensor2D;
@@ -175,16 +215,7 @@ export const outerBlocks = (s: OuterProducts): Float64Array[] => {
       if (s.kind === 'vectors') {
         return tf.stack(s.vectors.map((v) => tf.concat([tf.reshape(v[2 * l]!, [-1]), tf.reshape(v[2 * l + 1]!, [-1])]))) as tf.Tensor2D;
       }
-      const a = s.a[l]!;
-      const g = s.g[l]!;
-      const [m, n, out] = g.shape;
-      const inn = a.shape[1];
-      const gf = tf.reshape(g, [m * n, out]);
-      const af = tf.reshape(tf.tile(tf.expandDims(a, 0), [m, 1, 1]), [m * n, inn]);
-      const w = tf.reshape(tf.mul(tf.expandDims(af, 2), tf.expandDims(gf, 1)), [m * n, inn * out]);
-      let rowsT = tf.concat([w, gf], 1) as tf.Tensor2D;
-      if (s.centered) rowsT = tf.sub(rowsT, tf.mean(rowsT, 0, true));
-      return rowsT;
+      return layerRows(s, l, s.centered);
     });
     const B = tidy(() => tf.mul(tf.matMul(rows, rows, true, false), s.weight));
     rows.dispose();

@@ -13,4 +13,5 @@ export type { Rng } from './random.js';
 export { referencePermutation, vectorFromReference, matrixFromReference, rowsFromReference, referenceProblem } from './referenceLayout.js';
 export type { ReferenceProblemJson } from './referenceLayout.js';
 export { fromSequential, toSequential, copyToSequential } from './sequential.js';
+export { paramMapProblems, denseParamMaps, hasParamMaps, withoutParamMaps, effectiveParams, pullBackParams, mapLayer, mapRows } from './paramMap.js';
 export { tidy } from './tidy.js';

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tidy } from './tidy.js';
 import type { LayerDef, ModelDef, ParamInfo, Params } from './types.js';
 import { makeRng } from './random.js';
+import { paramMapProblems } from './paramMap.js';
 
 export interface DenseLayerInfo {
   readonly inDim: number;
@@ -44,6 +45,7 @@ export function modelDefProblems(def: ModelDef): string[] {
     if (layer.kind === 'dense') {
       if (layer.inDim !== d) out.push(`layer ${i} (dense) expects inDim ${layer.inDim} but receives width ${d}`);
       if (!posInt(layer.outDim)) out.push(`layer ${i} (dense) outDim must be a positive integer, got ${layer.outDim}`);
+      else if (layer.paramMap !== undefined && posInt(layer.inDim)) out.push(...paramMapProblems(layer.paramMap, layer.inDim, layer.outDim, `layer ${i} (dense)`));
       d = layer.outDim;
     } else if (layer.kind === 'activation') {
       if (!['tanh', 'relu', 'sigmoid', 'softplus', 'identity'].includes(layer.fn)) out.push(`layer ${i}: unknown activation '${String(layer.fn)}'`);

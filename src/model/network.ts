@@ -6,12 +6,18 @@
  * Ownership: every returned tensor is new and owned by the caller. Inside a ForwardPass the same
  * tensor may appear in several fields (e.g. `inputs[i]` and `denseInputs[k]`); dispose a pass
  * with `disposeForward` (or `tf.dispose`, which ignores already-disposed tensors).
+ *
+ * Dense layers with a paramMap T (paramMap.ts) compute with the effective parameters T φ: each
+ * function below reduces such a model to the unmapped one (forward/rForward on T φ and T v,
+ * gradients pulled back by Tᵀ); ForwardPass and BackwardPass.denseOutputGrads keep the layer's
+ * own a and ∂/∂z.
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidy } from './tidy.js';
 import type { BackwardPass, LayerDef, ModelDef, Params, ForwardPass } from './types.js';
 import { activate, derivative } from './activation.js';
 import { assertParamsShape, layerWidths, paramInfo } from './layout.js';
+import { effectiveParams, hasParamMaps, pullBackParams, withoutParamMaps } from './paramMap.js';
 
 /** Index of each layer's W in Params (−1 for non-dense layers). */
 export function weightIndexOfLayer(def: ModelDef): number[] {
@@ -36,6 +42,7 @@ function checkBatchInput(def: ModelDef, x: tf.Tensor, what: string): void {
 export function forward(def: ModelDef, params: Params, x: tf.Tensor2D): ForwardPass {
   assertParamsShape(def, params, 'forward');
   checkBatchInput(def, x, 'forward');
+  if (hasParamMaps(def)) return tidy(() => forward(withoutParamMaps(def), effectiveParams(def, params), x));
   const wIdx = weightIndexOfLayer(def);
   return tidy(() => {
     const inputs: tf.Tensor2D[] = [];
@@ -85,6 +92,12 @@ export function backward(def: ModelDef, params: Params, fp: ForwardPass, outputC
   if (outputCotangent.rank !== 2 || outputCotangent.shape[0] !== n || outputCotangent.shape[1] !== outDim) {
     throw new Error(`backward: cotangent must have shape [${n}, ${outDim}], got [${outputCotangent.shape.join(',')}]`);
   }
+  if (hasParamMaps(def)) {
+    return tidy(() => {
+      const bp = backward(withoutParamMaps(def), effectiveParams(def, params), fp, outputCotangent);
+      return { grads: pullBackParams(def, bp.grads), denseOutputGrads: bp.denseOutputGrads };
+    });
+  }
   const wIdx = weightIndexOfLayer(def);
   const first = firstDenseLayer(def);
   const nDense = wIdx.filter((k) => k >= 0).length;
@@ -115,8 +128,10 @@ export function backward(def: ModelDef, params: Params, fp: ForwardPass, outputC
 /**
  * R-operator: directional derivatives R(h) = (∂h/∂θ) v of every layer input and of the output.
  * Entries are `null` where the derivative is identically zero (before the first dense layer).
+ * Call inside a tidy (intermediates are not freed here).
  */
 export function rForward(def: ModelDef, params: Params, fp: ForwardPass, v: Params): { inputs: (tf.Tensor2D | null)[]; output: tf.Tensor2D | null } {
+  if (hasParamMaps(def)) return rForward(withoutParamMaps(def), effectiveParams(def, params), fp, effectiveParams(def, v));
   const wIdx = weightIndexOfLayer(def);
   const rInputs: (tf.Tensor2D | null)[] = [];
   let r: tf.Tensor2D | null = null;
@@ -146,17 +161,19 @@ export function jvp(def: ModelDef, params: Params, fp: ForwardPass, v: Params): 
   });
 }
 
-/** ∇ of Σₙ uₙ·fₙ split by example: W → [N, in, out] (batched outer products aₙ gₙᵀ), b → [N, out]. */
+/** ∇ of Σₙ uₙ·fₙ split by example: W → [N, in, out] (batched outer products aₙ gₙᵀ), b → [N, out].
+ * With paramMaps, Tᵀ is applied to each example's effective gradient ([N, P_l] · T, no loop). */
 export function perExampleGrads(def: ModelDef, fp: ForwardPass, bp: BackwardPass): Params {
   const info = paramInfo(def);
-  return tidy(() =>
-    info.map((pi) => {
+  return tidy(() => {
+    const eff = info.map((pi) => {
       const g = bp.denseOutputGrads[pi.denseIndex]!;
       if (pi.role === 'bias') return g.clone();
       const a = fp.denseInputs[pi.denseIndex]!;
       return tf.matMul(tf.expandDims(a, 2) as tf.Tensor3D, tf.expandDims(g, 1) as tf.Tensor3D);
-    }),
-  );
+    });
+    return hasParamMaps(def) ? pullBackParams(def, eff) : eff;
+  });
 }
 
 export function disposeForward(fp: ForwardPass): void {

@@ -10,6 +10,7 @@ import { derivative, secondDerivative } from './activation.js';
 import { assertParamsShape } from './layout.js';
 import { fixedMatrix, forward, backward, jvp, layerOutput, rForward, weightIndexOfLayer } from './network.js';
 import { meanLoss, outputGradient, outputHessianVp } from './likelihood.js';
+import { effectiveParams, hasParamMaps, pullBackParams, withoutParamMaps } from './paramMap.js';
 
 export interface LossAndGradient {
   readonly loss: tf.Scalar;
@@ -41,11 +42,14 @@ export function lossAndGradient(def: ModelDef, params: Params, batch: Batch): Lo
   return { loss, gradient, forward: fp, backward: bp };
 }
 
-/** ∇²L v, exact (including the network's second-order terms). */
+/** ∇²L v, exact (including the network's second-order terms). With paramMaps T: Tᵀ H₀ (T v), T being linear. */
 export function hessianVectorProduct(def: ModelDef, params: Params, batch: Batch, v: Params): Params {
   assertParamsShape(def, params, 'hessianVectorProduct');
   assertParamsShape(def, v, 'hessianVectorProduct (vector)');
   checkBatch(def, batch);
+  if (hasParamMaps(def)) {
+    return tidy(() => pullBackParams(def, hessianVectorProduct(withoutParamMaps(def), effectiveParams(def, params), batch, effectiveParams(def, v))));
+  }
   const wIdx = weightIndexOfLayer(def);
   const first = def.layers.findIndex((l) => l.kind === 'dense');
   const n = batch.x.shape[0];
@@ -89,7 +93,7 @@ export function hessianVectorProduct(def: ModelDef, params: Params, batch: Batch
   });
 }
 
-/** (1/N) Σₙ Jₙᵀ Hₙ Jₙ v, with Hₙ the likelihood's Hessian in the outputs. */
+/** (1/N) Σₙ Jₙᵀ Hₙ Jₙ v, with Hₙ the likelihood's Hessian in the outputs (jvp and backward handle paramMaps). */
 export function ggnVectorProduct(def: ModelDef, params: Params, fp: ForwardPass, v: Params): Params {
   const n = fp.output.shape[0];
   return tidy(() => {

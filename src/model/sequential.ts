@@ -9,11 +9,23 @@
  * Anything else (other layer types, softmax activations — the categorical likelihood applies the
  * softmax —, Dense layers without bias, inputs that are not [N, d]) is rejected with an Error
  * naming the layer. Weights are copied, never shared.
+ * Dense layers with a paramMap have no tf.Sequential form: `toSequential` and `copyToSequential`
+ * reject them (convert first: `withoutParamMaps(def)` with `effectiveParams(def, params)`).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationName, LayerDef, LikelihoodName, ModelDef, Params } from './types.js';
 import { assertParamsShape, paramInfo } from './layout.js';
 import { fixedMatrix } from './network.js';
+
+function rejectParamMaps(def: ModelDef, what: string): void {
+  const i = def.layers.findIndex((l) => l.kind === 'dense' && l.paramMap !== undefined);
+  if (i >= 0) {
+    throw new Error(
+      `${what}: layer ${i} (dense) has a paramMap, which a tf.Sequential Dense layer cannot express; ` +
+        'convert to the same function first with withoutParamMaps(def) and effectiveParams(def, params)',
+    );
+  }
+}
 
 const fromKeras: Readonly<Record<string, ActivationName | null>> = {
   linear: null,
@@ -89,6 +101,7 @@ export function fromSequential(m: tf.Sequential, likelihood: LikelihoodName): { 
 export function toSequential(def: ModelDef, params: Params): tf.Sequential {
   const info = paramInfo(def);
   assertParamsShape(def, params, 'toSequential');
+  rejectParamMaps(def, 'toSequential');
   const m = tf.sequential();
   const pending: { layer: tf.layers.Layer; weights: () => tf.Tensor[] }[] = [];
   let first = true;
@@ -130,6 +143,7 @@ export function toSequential(def: ModelDef, params: Params): tf.Sequential {
 /** Writes `params` into an existing tf.Sequential whose trainable Dense layers match `def`'s dense layers. */
 export function copyToSequential(def: ModelDef, params: Params, m: tf.Sequential): void {
   assertParamsShape(def, params, 'copyToSequential');
+  rejectParamMaps(def, 'copyToSequential');
   const dense = m.layers.filter((l) => l.getClassName() === 'Dense' && l.trainable);
   const info = paramInfo(def);
   const nDense = info.length / 2;

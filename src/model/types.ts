@@ -11,8 +11,19 @@ import type * as tf from '@tensorflow/tfjs';
 export type ActivationName = 'tanh' | 'relu' | 'sigmoid' | 'softplus' | 'identity';
 export type LikelihoodName = 'categorical' | 'gaussian' | 'bernoulli';
 
+/**
+ * A fixed linear map T of a dense layer's local parameter vector φ = [vec(W) row-major (in·out); b (out)]
+ * (P_l = in·out + out entries): the layer computes with [vec W_eff; b_eff] = T φ. 'scale' is
+ * T = diag(scale) (length P_l); 'linear' is T = matrix (P_l × P_l, row-major: (Tφ)_i = Σ_j matrix[i][j] φ_j).
+ * The trainable tensors keep their shapes [in, out] and [out]; only their meaning changes.
+ * Invertibility is the caller's business. Used to build genuinely reparametrized models.
+ */
+export type ParamMap =
+  | { readonly kind: 'scale'; readonly scale: readonly number[] }
+  | { readonly kind: 'linear'; readonly matrix: readonly (readonly number[])[] };
+
 export type LayerDef =
-  | { readonly kind: 'dense'; readonly inDim: number; readonly outDim: number }
+  | { readonly kind: 'dense'; readonly inDim: number; readonly outDim: number; readonly paramMap?: ParamMap }
   | { readonly kind: 'activation'; readonly fn: ActivationName }
   /** A fixed, non-trainable linear map x ↦ x M (+ c): used by reparametrization tests. */
   | { readonly kind: 'fixed_linear'; readonly matrix: readonly (readonly number[])[]; readonly offset?: readonly number[] };
@@ -49,7 +60,8 @@ export interface ForwardPass {
   readonly output: tf.Tensor2D;
   /** Input of every layer in ModelDef.layers order ([N, d]); inputs[i] is layer i's input. */
   readonly inputs: readonly tf.Tensor2D[];
-  /** For each dense layer (by dense index): its input a [N, in] and its output z = aW + b [N, out]. */
+  /** For each dense layer (by dense index): its input a [N, in] and its output z = aW + b [N, out]
+   * (with a paramMap: z = a W_eff + b_eff, the effective parameters T φ). */
   readonly denseInputs: readonly tf.Tensor2D[];
   readonly denseOutputs: readonly tf.Tensor2D[];
 }
@@ -58,6 +70,7 @@ export interface ForwardPass {
 export interface BackwardPass {
   /** Gradient of Σₙ uₙ·fₙ … divided by N when the cotangent came from the mean loss: sum over the batch of per-example contributions, one tensor per parameter. */
   readonly grads: Params;
-  /** For each dense layer: the per-example cotangent of its output z, [N, out] (K-FAC's g). */
+  /** For each dense layer: the per-example cotangent of its output z, [N, out] (K-FAC's g).
+   * `grads` are in the trainable (φ) coordinates: Tᵀ applied to the effective-parameter gradient. */
   readonly denseOutputGrads: readonly tf.Tensor2D[];
 }

@@ -15,9 +15,11 @@ import * as M from '../../src/model/index.js';
 import * as C from '../../src/curvature/index.js';
 import { symmetricEigen } from '../../src/solvers/index.js';
 
-const dir = '/work/shared/reference';
-const problem = JSON.parse(readFileSync(`${dir}/problem_small.json`, 'utf8')) as M.ReferenceProblemJson;
-const file = JSON.parse(readFileSync(`${dir}/reference_classification.json`, 'utf8'));
+// Other reference problems (same format, kept outside the repository) are checked the same way:
+// GEODESIC_REFERENCE_DIR=… GEODESIC_REFERENCE_FILE=… npx vitest run test/reference
+const dir = process.env['GEODESIC_REFERENCE_DIR'] ?? '/work/shared/reference';
+const file = JSON.parse(readFileSync(`${dir}/${process.env['GEODESIC_REFERENCE_FILE'] ?? 'reference_classification.json'}`, 'utf8'));
+const problem = JSON.parse(readFileSync(`${dir}/${file.problem_file as string}`, 'utf8')) as M.ReferenceProblemJson;
 const lambda: number = file.lambda;
 
 interface RefLayer {
@@ -276,7 +278,7 @@ describe('reference_classification.json: solves (backward error ≤ 1e-5 against
     }
   });
 
-  it('natgrad_kfac_homogeneous_factored_damping_pi = per layer (A_hom + π√λI)⁻¹-style π-corrected solve', () => {
+  it('natgrad_kfac_homogeneous_factored_damping_pi: per layer ((A_hom + π√λI) ⊗ (G + √λ/π I))⁻¹ g', () => {
     // Kλ built from the reference factors: per layer (A_hom + π√λ I) ⊗ (G + √λ/π I) at the joint [W, b] block
     const Kf = new Float64Array(P * P);
     const info = M.paramInfo(def);

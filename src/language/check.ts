@@ -689,7 +689,15 @@ export function checkFiles(entries: readonly string[], read: ReadFile): CheckRes
   const normalized = entries.map((f) => path.normalize(f));
   for (const f of normalized) load(program, f, read, undefined);
   for (const f of normalized) findImportCycles(program, f);
-  const results = normalized.map((f) => checkEntry(program, f));
+  const results = normalized.map((f): Validation<Spec> => {
+    try {
+      return checkEntry(program, f);
+    } catch (err) {
+      // A tree that parsed but is too deep for the (recursive) checker: say so, located at the file.
+      if (err instanceof RangeError) return fail(error(fileSpan(f), 'the spec is too deeply nested to check'));
+      throw err;
+    }
+  });
   const problems = sortDiagnostics([...program.problems, ...results.flatMap(problemsOf)], [...program.sources.keys()]);
   const specs = results.map(valueOf);
   return {

@@ -309,6 +309,40 @@ function lastIndexWhere<T>(xs: readonly T[], p: (x: T) => boolean): number {
 /** Parse one file. A syntax error is a single Diagnostic at the furthest point the parser reached. */
 export function parse(file: string, text: string): E.Either<Diagnostic, FileAst> {
   const ctx: Ctx = { file, lineStarts: lineStartsOf(text) };
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    return E.left(error(span(ctx, deep, deep + 1), `expression nested too deeply (more than ${maxDepth} levels of parentheses)`));
+  }
+  try {
+    return parseUnguarded(ctx, text);
+  } catch (err) {
+    // Very long operator chains can still exhaust the stack of the recursive-descent parser.
+    if (err instanceof RangeError) return E.left(error(span(ctx, 0, 0), 'the spec is too deeply nested to parse'));
+    throw err;
+  }
+}
+
+/** Nesting limit: real specs use a handful of levels; the parser's stack allows a few hundred. */
+export const maxDepth = 64;
+
+/** Offset of the first `(` beyond the nesting limit (outside strings and comments), if any. */
+function tooDeep(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"' && text[i] !== '\n') i += text[i] === '\\' ? 2 : 1;
+    } else if (ch === '#') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (ch === '(') {
+      if (++depth > maxDepth) return i;
+    } else if (ch === ')') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
+
+function parseUnguarded(ctx: Ctx, text: string): E.Either<Diagnostic, FileAst> {
   const result = grammar.match(text);
   if (result.failed()) {
     const at = result.getRightmostFailurePosition();

@@ -73,3 +73,18 @@ describe('parser and checker are total', () => {
     fc.assert(fc.property(arbFileAst, (ast) => checkTotal(print(ast))), { numRuns: 300 });
   });
 });
+
+describe('deep nesting', () => {
+  it('is a located error, not a stack overflow', () => {
+    for (const n of [65, 500, 20000]) {
+      const text = `optimizer o { curvature = ${'('.repeat(n)}identity${')'.repeat(n)} }`;
+      const r = checkText('deep.optim', text);
+      expect(E.isLeft(r.specs) && r.specs.left.map((d) => [d.span.column, d.message])).toEqual([
+        [27 + 64, 'expression nested too deeply (more than 64 levels of parentheses)'],
+      ]);
+    }
+    const chain = checkText('chain.optim', `optimizer o { curvature = ${'identity + '.repeat(20000)}identity }`);
+    expect(E.isLeft(chain.specs) && chain.specs.left[0]!.message).toMatch(/too deeply nested/);
+    expect(E.isRight(checkText('ok.optim', `optimizer o { curvature = ${'('.repeat(64)}identity${')'.repeat(64)} }`).specs)).toBe(true);
+  });
+});

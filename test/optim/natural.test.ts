@@ -50,7 +50,7 @@ const sub = (a: Params, b: Params): Params => a.map((t, i) => tf.sub(t, b[i]!));
 
 /** Runs `steps` steps from `params0` on a fixed batch; returns every iterate and the metrics. */
 function run(opt: Optimizer, def: ModelDef, batch: Batch, params0: Params, steps: number): { iterates: Params[]; metrics: StepMetrics[]; state: OptState } {
-  let params = params0.map((p) => p.clone());
+  let params: Params = params0.map((p) => p.clone());
   let state = opt.init(params);
   const iterates: Params[] = [params.map((p) => p.clone())];
   const metrics: StepMetrics[] = [];

@@ -26,6 +26,8 @@ export interface NativeAddon {
   unaryGrad(op: number, t: Float32Array, dy: Float32Array, dx: Float32Array): void;
   colSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   rowSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  cholesky(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
+  spdInverse(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
   info(): { isa: string; threads: number; mr: number; nr: number };
   setIsa(name: string): boolean;
 }

@@ -84,8 +84,8 @@ describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backe
                 const aShape = [batch, ...(ta ? [k, m] : [m, k])], bShape = [batch, ...(tb ? [n, k] : [k, n])];
                 const f = () =>
                   tf.fused.matMul({
-                    a: tf.tensor(data(tf.util.sizeFromShape(aShape), 3, 4), aShape) as tf.Tensor3D,
-                    b: tf.tensor(data(tf.util.sizeFromShape(bShape), 4), bShape) as tf.Tensor3D,
+                    a: tf.tensor3d(data(tf.util.sizeFromShape(aShape), 3, 4), aShape as [number, number, number]),
+                    b: tf.tensor3d(data(tf.util.sizeFromShape(bShape), 4), bShape as [number, number, number]),
                     transposeA: ta, transposeB: tb,
                     bias: biasShape === null ? undefined : tf.tensor(data(n, 5, 4), biasShape),
                     activation, leakyreluAlpha: 0.1,

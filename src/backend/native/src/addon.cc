@@ -5,6 +5,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -333,6 +334,134 @@ static napi_value RowSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ------------------------------------------------------------------ float64 Cholesky / SPD inverse
+// Lower Cholesky factor of A + damping*I (A row-major n x n, lower triangle read). Row-wise
+// (Banachiewicz) so that every inner product runs over contiguous rows, in blocks of NB rows so
+// that each earlier row L_j is read once per block instead of once per row. False if not SPD.
+static const long NB = 32;
+
+static bool potrf(const KernelSet* ks, const double* A, long n, double damping, double* L) {
+  for (long i0 = 0; i0 < n; i0 += NB) {
+    const long i1 = std::min(n, i0 + NB);
+    // Columns left of the block: L_ij for all rows of the block, j < i0.
+    for (long j = 0; j < i0; j++) {
+      const double* Lj = L + j * n;
+      for (long i = i0; i < i1; i++) {
+        double* Li = L + i * n;
+        Li[j] = (A[i * n + j] - ks->dot_d(Li, Lj, j)) / Lj[j];
+      }
+    }
+    // The diagonal block.
+    for (long i = i0; i < i1; i++) {
+      double* Li = L + i * n;
+      for (long j = i0; j < i; j++) {
+        const double* Lj = L + j * n;
+        Li[j] = (A[i * n + j] - ks->dot_d(Li, Lj, j)) / Lj[j];
+      }
+      const double d = A[i * n + i] + damping - ks->dot_d(Li, Li, i);
+      if (!(d > 0.0) || !std::isfinite(d)) return false;
+      Li[i] = std::sqrt(d);
+      for (long j = i + 1; j < n; j++) Li[j] = 0.0;
+    }
+  }
+  return true;
+}
+
+// out = (A + damping I)^-1 given its factor L: W (row j = column j of L^-1) by forward
+// substitution, then out[i][j] = sum_{k >= max(i,j)} W[i][k] W[j][k]. Both in blocks of NB,
+// spread over the pool.
+static void spd_inverse_from_factor(const KernelSet* ks, const double* L, long n, double* W, double* out) {
+  const long nblocks = (n + NB - 1) / NB;
+  g_pool->run((int)nblocks, [&](int b) {
+    const long j0 = b * NB, j1 = std::min(n, j0 + NB);
+    for (long j = j0; j < j1; j++) {
+      double* x = W + j * n;
+      for (long k = 0; k < j; k++) x[k] = 0.0;
+      x[j] = 1.0 / L[j * n + j];
+    }
+    for (long i = j0 + 1; i < n; i++) {
+      const double* Li = L + i * n;
+      const double inv = 1.0 / Li[i];
+      for (long j = j0; j < j1 && j < i; j++) {
+        double* x = W + j * n;
+        x[i] = -ks->dot_d(Li + j, x + j, i - j) * inv;
+      }
+    }
+  });
+  g_pool->run((int)nblocks, [&](int b) {
+    const long i0 = b * NB, i1 = std::min(n, i0 + NB);
+    for (long j = 0; j < i1; j++) {
+      const double* Wj = W + j * n;
+      for (long i = std::max(i0, j); i < i1; i++) {
+        const double v = ks->dot_d(W + i * n + i, Wj + i, n - i);
+        out[i * n + j] = v;
+        out[j * n + i] = v;
+      }
+    }
+  });
+}
+
+static bool get_f64(napi_env env, napi_value v, double** data, size_t* length, const char* what) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type type;
+    void* d;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &type, length, &d, &ab, &off) == napi_ok && type == napi_float64_array) {
+      *data = static_cast<double*>(d);
+      return true;
+    }
+  }
+  std::string msg = std::string("geodesic-native: ") + what + " must be a Float64Array";
+  napi_throw_type_error(env, nullptr, msg.c_str());
+  return false;
+}
+
+// cholesky(A, n, damping, L) -> boolean (false: A + damping I is not positive definite)
+static napi_value Cholesky(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  double *A, *L, damping = 0;
+  size_t la, ll;
+  long n;
+  if (!get_f64(env, a[0], &A, &la, "A") || !get_long(env, a[1], &n, "n") || !get_f64(env, a[3], &L, &ll, "L")) return nullptr;
+  napi_get_value_double(env, a[2], &damping);
+  if (la < (size_t)(n * n) || ll < (size_t)(n * n)) {
+    napi_throw_range_error(env, nullptr, "geodesic-native: cholesky arrays shorter than n*n");
+    return nullptr;
+  }
+  const bool ok = potrf(g_k, A, n, damping, L);
+  napi_value r;
+  CHECK(napi_get_boolean(env, ok, &r));
+  return r;
+}
+
+// spdInverse(A, n, damping, out) -> boolean: out = (A + damping I)^-1 via L^-T L^-1.
+static napi_value SpdInverse(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  double *A, *out, damping = 0;
+  size_t la, lo;
+  long n;
+  if (!get_f64(env, a[0], &A, &la, "A") || !get_long(env, a[1], &n, "n") || !get_f64(env, a[3], &out, &lo, "out")) return nullptr;
+  napi_get_value_double(env, a[2], &damping);
+  if (la < (size_t)(n * n) || lo < (size_t)(n * n)) {
+    napi_throw_range_error(env, nullptr, "geodesic-native: spdInverse arrays shorter than n*n");
+    return nullptr;
+  }
+  const KernelSet* ks = g_k;
+  std::vector<double> L((size_t)(n * n)), W((size_t)(n * n));
+  const bool ok = potrf(ks, A, n, damping, L.data());
+  if (ok) spd_inverse_from_factor(ks, L.data(), n, W.data(), out);
+  napi_value r;
+  CHECK(napi_get_boolean(env, ok, &r));
+  return r;
+}
+
 // ------------------------------------------------------------------ info / isa
 static napi_value Info(napi_env env, napi_callback_info) {
   napi_value o, isa, threads, mr, nr;
@@ -369,7 +498,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback cb;
   } fns[] = {{"gemm", Gemm}, {"unary", Unary}, {"unaryGrad", UnaryGrad}, {"colSum", ColSum},
-             {"rowSum", RowSum}, {"info", Info}, {"setIsa", SetIsa}};
+             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse}, {"info", Info}, {"setIsa", SetIsa}};
   for (auto& f : fns) {
     napi_value fn;
     CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));

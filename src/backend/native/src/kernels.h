@@ -20,6 +20,7 @@ struct KernelSet {
   void (*unary_grad)(int op, const float* t, const float* dy, float* dx, long n);
   void (*col_sum)(const float* X, long cols, long r0, long r1, long c0, long c1, float* out);
   void (*row_sum)(const float* X, long cols, long r0, long r1, float* out);
+  double (*dot_d)(const double* x, const double* y, long n);
   int mr, nr;
 };
 

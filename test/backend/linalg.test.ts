@@ -1,0 +1,77 @@
+import { describe, it, expect } from 'vitest';
+import { nativeCholesky, nativeSpdInverse, nativeLinalgAvailable } from '../../src/backend/linalg.js';
+
+function data(n: number, seed: number): Float64Array {
+  const out = new Float64Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** A = X Xᵀ / n (PSD, rank ≤ n), computed with plain loops as the independent reference. */
+function gram(n: number, seed: number): Float64Array {
+  const x = data(n * n, seed), a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += x[i * n + k]! * x[j * n + k]!;
+      a[i * n + j] = a[j * n + i] = s / n;
+    }
+  return a;
+}
+
+function matmul(a: Float64Array, b: Float64Array, n: number, transB = false): Float64Array {
+  const c = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < n; k++) {
+      const aik = a[i * n + k]!;
+      for (let j = 0; j < n; j++) c[i * n + j] += aik * (transB ? b[j * n + k]! : b[k * n + j]!);
+    }
+  return c;
+}
+
+describe.skipIf(!nativeLinalgAvailable())('native float64 Cholesky / SPD inverse', () => {
+  // 70 and 97 are not multiples of the 32-row blocks or of the vector widths.
+  for (const n of [1, 5, 70, 97]) {
+    it(`L Lᵀ = A + λI and (A + λI)⁻¹ (A + λI) = I, n = ${n}`, () => {
+      const lambda = 1e-2, a = gram(n, n);
+      const ad = Float64Array.from(a, (v, idx) => (idx % (n + 1) === 0 ? v + lambda : v));
+      const l = nativeCholesky(a, n, lambda);
+      expect(l.ok).toBe(true);
+      if (!l.ok) return;
+      let upper = 0;
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) upper = Math.max(upper, Math.abs(l.value[i * n + j]!));
+      expect(upper).toBe(0);
+      const llt = matmul(l.value, l.value, n, true);
+      let e1 = 0;
+      for (let i = 0; i < n * n; i++) e1 = Math.max(e1, Math.abs(llt[i]! - ad[i]!));
+      expect(e1).toBeLessThan(1e-12);
+      const inv = nativeSpdInverse(a, n, lambda);
+      expect(inv.ok).toBe(true);
+      if (!inv.ok) return;
+      const eye = matmul(inv.value, ad, n);
+      let e2 = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) e2 = Math.max(e2, Math.abs(eye[i * n + j]! - (i === j ? 1 : 0)));
+      expect(e2).toBeLessThan(1e-9);
+    });
+  }
+
+  it('reports an indefinite matrix as a value, not NaN', () => {
+    const a = Float64Array.from([1, 2, 2, 1]); // eigenvalues 3 and −1
+    const r = nativeCholesky(a, 2);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.notPositiveDefinite).toBe(true);
+    const s = nativeSpdInverse(a, 2, 0.5); // still indefinite: −1 + 0.5 < 0
+    expect(s.ok).toBe(false);
+    expect(nativeSpdInverse(a, 2, 1.5).ok).toBe(true); // −1 + 1.5 > 0
+  });
+
+  it('rejects a wrongly sized matrix with a message', () => {
+    const r = nativeCholesky(new Float64Array(5), 2);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/expected n² = 4/);
+  });
+});

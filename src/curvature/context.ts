@@ -71,6 +71,8 @@ export function preActivationGrads(ctx: CurvatureContext, u: tf.Tensor2D): tf.Te
   const first = def.layers.findIndex((l) => l.kind === 'dense');
   const nDense = def.layers.filter((l) => l.kind === 'dense').length;
   return tidy(() => {
+    // Backprop runs through the effective weights (T φ for layers with a paramMap).
+    const weights = M.hasParamMaps(def) ? M.effectiveParams(def, params) : params;
     const out: tf.Tensor2D[] = new Array(nDense);
     let g: tf.Tensor2D = u.clone();
     let d = nDense - 1;
@@ -78,7 +80,7 @@ export function preActivationGrads(ctx: CurvatureContext, u: tf.Tensor2D): tf.Te
       const layer = def.layers[i]!;
       if (layer.kind === 'dense') {
         out[d] = g;
-        if (i > first) g = tf.matMul(g, params[2 * d] as tf.Tensor2D, false, true);
+        if (i > first) g = tf.matMul(g, weights[2 * d] as tf.Tensor2D, false, true);
         d--;
       } else if (layer.kind === 'activation') {
         g = tf.mul(g, M.activationDerivative(layer.fn, fp.inputs[i]!, M.layerOutput(fp, i))) as tf.Tensor2D;

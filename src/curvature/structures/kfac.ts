@@ -33,10 +33,14 @@ export interface KfacFactors {
   readonly layers: readonly KfacLayerFactors[];
 }
 
-const toHost64 = (t: tf.Tensor): Float64Array => {
-  const d = Float64Array.from(t.dataSync());
+/** Host float64 copy of t·scale (scaling on the host: a broadcast multiply of a large matrix costs
+ * more than the copy on the wasm backend); disposes t. */
+const toHost64 = (t: tf.Tensor, scale = 1): Float64Array => {
+  const d = t.dataSync();
+  const out = new Float64Array(d.length);
+  for (let i = 0; i < d.length; i++) out[i] = d[i]! * scale;
   t.dispose();
-  return d;
+  return out;
 };
 
 /** Homogeneous inputs ā = [a, 1]. */
@@ -48,7 +52,7 @@ export function kfacFactorsOf(s: SampleSet, bias: BiasMode): KfacFactors {
   const layers = s.a.map((a, l) => {
     const n = a.shape[0];
     const inn = a.shape[1];
-    const Araw = toHost64(tidy(() => tf.div(tf.matMul(a, a, true, false), n)));
+    const Araw = toHost64(tf.matMul(a, a, true, false), 1 / n);
     let A = Araw;
     if (bias === 'homogeneous') {
       // Ā = [[A, ā], [āᵀ, 1]] with ā the input mean: no concatenated copy of a, no larger product.
@@ -65,8 +69,8 @@ export function kfacFactorsOf(s: SampleSet, bias: BiasMode): KfacFactors {
     const [m, nn, out] = g.shape;
     const G = toHost64(tidy(() => {
       const gf = tf.reshape(g, [m * nn, out]) as tf.Tensor2D;
-      return tf.mul(tf.matMul(gf, gf, true, false), s.weight);
-    }));
+      return tf.matMul(gf, gf, true, false);
+    }), s.weight);
     const nA = bias === 'homogeneous' ? a.shape[1] + 1 : a.shape[1];
     return { A, G, nA, nG: out };
   });

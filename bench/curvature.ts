@@ -51,6 +51,19 @@ async function main(): Promise<void> {
   grad();
   const tGrad = time(grad, reps);
 
+  // 1b. the backward pass alone (given the forward), the unit the K-FAC statistics are compared with
+  const fp0 = M.forward(def, params, x);
+  const u0 = M.outputGradient(def.likelihood, fp0.output, y);
+  const back = () => {
+    const bp = M.backward(def, params, fp0, u0);
+    sync(bp.grads);
+    tf.dispose([...bp.grads, ...bp.denseOutputGrads]);
+  };
+  back();
+  const tBack = time(back, reps);
+  M.disposeForward(fp0);
+  u0.dispose();
+
   // 2. K-FAC statistics (sampled, k = 1) on top of a context whose forward pass is already done
   let factors: C.KfacFactors | undefined;
   const stats = (seed: number) => {
@@ -105,7 +118,9 @@ async function main(): Promise<void> {
   console.log(`backend: ${choice.name} (${choice.reason})`);
   console.log(`model 784-1000-500-250-30 tanh, categorical, batch ${N}, P = ${P}`);
   console.log(`gradient (forward + backward):                 ${fmt(tGrad)}`);
+  console.log(`backward pass alone (given forward):           ${fmt(tBack)}`);
   console.log(`K-FAC statistics, sampled k=1 (given forward): ${fmt(tStats)}`);
+  console.log(`  ratio statistics / backward:                 ${(median(tStats) / median(tBack)).toFixed(2)}`);
   console.log(`  ratio statistics / gradient:                 ${(median(tStats) / median(tGrad)).toFixed(2)}`);
   console.log(`factor inversion, factored damping (Cholesky): ${fmt(tInvF)}`);
   console.log(`factor inversion, exact damping (eigen):       ${fmt(tInv)}`);

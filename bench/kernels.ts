@@ -48,16 +48,22 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Median wall time (ms) of `f` over `reps` runs after `warmup` runs. */
-function time(f: () => void, reps: number, warmup = 1): { median: number; min: number } {
+/**
+ * Median wall time (ms) of `f` over `reps` runs after `warmup` runs, and the mean CPU time (ms,
+ * all threads of this process). On a shared, oversubscribed machine wall time includes time
+ * spent descheduled; CPU time does not, so work / CPU time measures the kernels themselves.
+ */
+function time(f: () => void, reps: number, warmup = 1): { median: number; min: number; cpu: number } {
   for (let i = 0; i < warmup; i++) f();
   const ts: number[] = [];
+  const c0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     f();
     ts.push(performance.now() - t0);
   }
-  return { median: median(ts), min: Math.min(...ts) };
+  const c = process.cpuUsage(c0);
+  return { median: median(ts), min: Math.min(...ts), cpu: (c.user + c.system) / 1000 / reps };
 }
 
 // ------------------------------------------------------------------ GEMM
@@ -66,7 +72,12 @@ const CLASSIFIER = [784, 1000, 500, 250, 30];
 
 interface GemmRow {
   batch: number; inDim: number; outDim: number; op: 'forward X·W' | 'dX = dY·Wᵀ' | 'dW = Xᵀ·dY';
-  m: number; n: number; k: number; gflops: Record<string, number>;
+  m: number; n: number; k: number;
+  /** wall-clock GFLOP/s (median) per variant */
+  gflops: Record<string, number>;
+  /** GFLOP per CPU-second (all threads); × threads = what the variant would reach owning the cores */
+  gflopsPerCpuSecond: Record<string, number>;
+  loadAverage1m: number;
 }
 
 function gemmBench(addon: NativeAddon | null, batch: number, variants: Variant[]): Promise<GemmRow[]> {
@@ -81,12 +92,13 @@ function gemmBench(addon: NativeAddon | null, batch: number, variants: Variant[]
         { op: 'dW = Xᵀ·dY' as const, a: [batch, inDim], b: [batch, outDim], ta: true, tb: false, m: inDim, n: outDim, k: batch },
       ];
       for (const s of specs) {
-        const row: GemmRow = { batch, inDim, outDim, op: s.op, m: s.m, n: s.n, k: s.k, gflops: {} };
+        const row: GemmRow = { batch, inDim, outDim, op: s.op, m: s.m, n: s.n, k: s.k, gflops: {}, gflopsPerCpuSecond: {}, loadAverage1m: os.loadavg()[0]! };
         const aData = rand(s.a[0]! * s.a[1]!, 1), bData = rand(s.b[0]! * s.b[1]!, 2);
         if (addon !== null) {
           const C = new Float32Array(s.m * s.n);
           const t = time(() => addon.gemm(aData, bData, C, null, 1, s.m, s.n, s.k, s.ta, s.tb, 0, 0, 0, 0), quick ? 3 : 7);
           row.gflops['addon (Float32Array)'] = flops / t.median / 1e6;
+          row.gflopsPerCpuSecond['addon (Float32Array)'] = flops / t.cpu / 1e6;
         }
         for (const v of variants) {
           await useVariant(v, addon);
@@ -94,10 +106,11 @@ function gemmBench(addon: NativeAddon | null, batch: number, variants: Variant[]
           const slow = v === 'wasm-stock' && (s.ta || s.tb);
           const t = time(() => tf.matMul(a, b, s.ta, s.tb).dispose(), slow ? 1 : quick ? 3 : 5, slow ? 0 : 1);
           row.gflops[v] = flops / t.median / 1e6;
+          row.gflopsPerCpuSecond[v] = flops / t.cpu / 1e6;
           tf.dispose([a, b]);
         }
         rows.push(row);
-        console.log(`  B=${batch} ${inDim}→${outDim} ${s.op.padEnd(12)} ` + Object.entries(row.gflops).map(([k, g]) => `${k}: ${g.toFixed(1)}`).join('  ') + ' GFLOP/s');
+        console.log(`  B=${batch} ${inDim}→${outDim} ${s.op.padEnd(12)} ` + Object.entries(row.gflops).map(([k, g]) => `${k}: ${g.toFixed(1)} (${row.gflopsPerCpuSecond[k]!.toFixed(0)}/cpu-s)`).join('  ') + ' GFLOP/s');
       }
     }
     return rows;
@@ -154,7 +167,7 @@ function fwdBwdManual(net: Net): void {
   tf.dispose(grads);
 }
 
-interface FwdBwdRow { batch: number; method: string; backend: Variant; medianMs: number; minMs: number; reps: number }
+interface FwdBwdRow { batch: number; method: string; backend: Variant; medianMs: number; minMs: number; cpuMs: number; reps: number; loadAverage1m: number }
 
 async function fwdBwdBench(addon: NativeAddon | null, batch: number, variants: Variant[]): Promise<FwdBwdRow[]> {
   const rows: FwdBwdRow[] = [];
@@ -166,8 +179,8 @@ async function fwdBwdBench(addon: NativeAddon | null, batch: number, variants: V
       const slow = v === 'wasm-stock';
       const reps = slow ? (batch >= 1000 ? 1 : 2) : quick ? 5 : 15;
       const t = time(() => f(net), reps, slow ? 0 : 2);
-      rows.push({ batch, method, backend: v, medianMs: t.median, minMs: t.min, reps });
-      console.log(`  classifier B=${batch} ${method.padEnd(8)} ${v.padEnd(10)} median ${t.median.toFixed(1)} ms (min ${t.min.toFixed(1)}, ${reps} reps)`);
+      rows.push({ batch, method, backend: v, medianMs: t.median, minMs: t.min, cpuMs: t.cpu, reps, loadAverage1m: os.loadavg()[0]! });
+      console.log(`  classifier B=${batch} ${method.padEnd(8)} ${v.padEnd(10)} median ${t.median.toFixed(1)} ms (min ${t.min.toFixed(1)}, cpu ${t.cpu.toFixed(1)} ms, ${reps} reps, load ${os.loadavg()[0]!.toFixed(1)})`);
     }
     if (tf.memory().numTensors !== before) throw new Error(`leak in forward/backward on ${v}: ${tf.memory().numTensors - before} tensors`);
     tf.dispose([...net.ws, ...net.bs, net.x, net.y]);
@@ -220,7 +233,7 @@ async function main(): Promise<void> {
     const sk = torchFwdBwd('timings_torch_skylakex.json', r.batch);
     const hw = torchFwdBwd('timings_torch.json', r.batch);
     const c = { ...r, torchSkylakeXMs: sk, torchHaswellMs: hw, ratioSkylakeX: sk ? r.medianMs / sk : null, ratioHaswell: hw ? r.medianMs / hw : null };
-    console.log(`  B=${r.batch} ${r.method.padEnd(8)} ${r.backend.padEnd(10)} ${r.medianMs.toFixed(1).padStart(8)} ms   ` +
+    console.log(`  B=${r.batch} ${r.method.padEnd(8)} ${r.backend.padEnd(10)} ${r.medianMs.toFixed(1).padStart(8)} ms (min ${r.minMs.toFixed(1)})  ` +
       `torch(SkylakeX) ${sk?.toFixed(1) ?? '—'} ms → ×${c.ratioSkylakeX?.toFixed(2) ?? '—'}   torch(Haswell) ${hw?.toFixed(1) ?? '—'} ms → ×${c.ratioHaswell?.toFixed(2) ?? '—'}`);
     return c;
   });

@@ -8,8 +8,26 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { cholesky, type SolverError } from '../../solvers/index.js';
+import { nativeSpdInverse } from '../../backend/linalg.js';
 
-export const spdInverse = (A: Float64Array, n: number): E.Either<SolverError, { inverse: Float64Array; jitter: number; warnings: string[] }> =>
+/**
+ * (A)⁻¹ for SPD A: the native float64 routine (src/backend/linalg.ts, blocked C++) when the addon
+ * is built, else the JS path below. A matrix the native routine rejects (not numerically positive
+ * definite) goes through the JS path, which retries with jitter and reports it or returns the error.
+ */
+export const spdInverse = (A: Float64Array, n: number): E.Either<SolverError, { inverse: Float64Array; jitter: number; warnings: string[] }> => {
+  const nat = nativeSpdInverse(A, n);
+  if (nat.ok) {
+    const inv = nat.value;
+    // the native routine reads the lower triangle; symmetrize its output defensively
+    for (let i = 0; i < n; i++) for (let k = 0; k < i; k++) inv[k * n + i] = inv[i * n + k]!;
+    return E.right({ inverse: inv, jitter: 0, warnings: [] });
+  }
+  return spdInverseJs(A, n);
+};
+
+/** Pure-JS Cholesky inverse (float64). */
+export const spdInverseJs = (A: Float64Array, n: number): E.Either<SolverError, { inverse: Float64Array; jitter: number; warnings: string[] }> =>
   E.map(({ L, jitter, warnings }: { L: Float64Array; jitter: number; warnings: string[] }) => {
     // Li = L⁻¹ (lower triangular), row by row: Li[i][j] = (δᵢⱼ − Σ_{j≤k<i} L[i][k] Li[k][j]) / L[i][i].
     const Li = new Float64Array(n * n);

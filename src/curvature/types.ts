@@ -56,8 +56,10 @@ export interface CurvatureContext {
   readonly def: ModelDef;
   readonly params: Params;
   readonly batch: Batch;
+  /** Memoized: every call returns the same ForwardPass, owned by the context (callers must not
+   * dispose it). `createContext` in src/curvature/context.ts builds such a context. */
   readonly forward: () => ForwardPass;
-  /** Mean-loss gradient at params. */
+  /** Mean-loss gradient at params; memoized and owned by the context like `forward`. */
   readonly gradient: () => Params;
   readonly seed: number;
   readonly step: number;

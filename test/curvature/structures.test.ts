@@ -196,10 +196,24 @@ describe.each(['categorical', 'gaussian', 'bernoulli'] as const)('structures equ
       checkOperator(op, L, p.def, 0.01, undefined, 5e-4);
       op.dispose();
     });
-    // through products (randomized range finder) for the matrix-free ggn: exact when rank + 10 ≥ rank(ggn)
+    // through products (randomized range finder) for the Hessian: with rank = P the range is the
+    // whole space, so U Uᵀ is exactly the Hessian's positive part (negative eigenvalues dropped)
     noLeak(() => {
-      const op = C.structured({ name: 'lowrank', rank: o.P }, { name: 'hessian' }, p.ctx);
+      const hess = C.hessian(p.ctx);
+      const H = hess.toDense();
+      hess.dispose();
+      const P = o.P;
+      const e = symmetricEigen(H, P);
+      if (E.isLeft(e)) throw new Error('eig');
+      const Hplus = new Float64Array(P * P);
+      for (let c = 0; c < P; c++) {
+        const mu = e.right.values[c]!;
+        if (mu <= 0) continue;
+        for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) Hplus[i * P + j] = Hplus[i * P + j]! + mu * e.right.vectors[i * P + c]! * e.right.vectors[j * P + c]!;
+      }
+      const op = C.structured({ name: 'lowrank', rank: P }, { name: 'hessian' }, p.ctx);
       expect(op.structure).toBe('lowrank');
+      expectClose(op.toDense(), Hplus, 2e-3, 'lowrank(hessian) by range finder');
       op.dispose();
     });
   });

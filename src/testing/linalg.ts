@@ -76,9 +76,14 @@ export function rand(seed: number): Rand {
   return { uniform, normal };
 }
 
-/** A random orthogonal n×n matrix (Gram-Schmidt on a Gaussian matrix). */
-export function randomOrthogonal(n: number, r: Rand): Mat {
+/** A random orthogonal n×n matrix (Gram-Schmidt on a Gaussian matrix); rows are the basis vectors.
+ * With `first`, the first row is first/‖first‖. */
+export function randomOrthogonal(n: number, r: Rand, first?: readonly number[]): Mat {
   const q: number[][] = [];
+  if (first) {
+    const norm = Math.hypot(...first);
+    q.push(first.map((x) => x / norm));
+  }
   while (q.length < n) {
     let v = Array.from({ length: n }, () => r.normal());
     for (const u of q) {
@@ -99,9 +104,11 @@ export const signedLogUniform = (r: Rand, maxScale: number): number =>
  * A well-conditioned, far-from-orthogonal invertible matrix U diag(s) Vᵀ with singular values
  * spread log-uniformly over [1/√cond, √cond] (the largest and smallest pinned at the ends).
  */
-export function randomInvertible(n: number, r: Rand, condition: number): Mat {
-  const u = randomOrthogonal(n, r);
-  const v = randomOrthogonal(n, r);
+export function randomInvertible(n: number, r: Rand, condition: number, preserve?: readonly number[]): Mat {
+  // With `preserve` = p: p is a left and right singular vector (pM = s₁p and Mp = s₁p), e.g. the
+  // all-ones direction of softmax logits, whose common shift changes no prediction.
+  const u = transpose(randomOrthogonal(n, r, preserve));
+  const v = transpose(randomOrthogonal(n, r, preserve));
   const h = Math.sqrt(condition);
   // n = 1: a scalar at either end of the range (never near 1, so the map is far from orthogonal).
   const s = n === 1 ? [r.uniform() < 0.5 ? h : 1 / h] : Array.from({ length: n }, (_, i) => Math.exp(((2 * i) / (n - 1) - 1) * Math.log(h)));

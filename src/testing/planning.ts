@@ -25,15 +25,20 @@ const small = (s: ScheduleSpec, cap: number): ScheduleSpec => {
   return { _tag: 'constant', value: Math.min(v, cap) };
 };
 
-/** The same plan with its damping kept in kind but its initial λ capped at `cap`. */
+/** The same plan with its damping kept in kind but its initial λ capped at `cap`. (λ is not scaled
+ * down further for undebiased EMAs: below ~1e-7 of the factors' scale float32 noise, amplified by
+ * 1/λ in near-null directions, dominates — measured, docs/theory.md §5.1.) */
 export function withVanishingDamping(plan: Plan, cap = LAMBDA_TEST): Plan {
   const d = plan.damping;
   switch (d._tag) {
     case 'none':
       return plan;
     case 'tikhonov':
-    case 'factored':
       return { ...plan, damping: { ...d, lambda: small(d.lambda, cap) } };
+    case 'factored':
+      // Factored Tikhonov ([MG15] §6.3) adds π√λ·I to A and √λ/π·I to G: the perturbation of the
+      // preconditioner is O(√λ), so the same λ→0 accuracy needs λ = cap².
+      return { ...plan, damping: { ...d, lambda: small(d.lambda, cap * cap) } };
     case 'levenberg_marquardt':
       return { ...plan, damping: { ...d, initial: Math.min(d.initial, cap) } };
   }

@@ -8,7 +8,7 @@
  * The engine only ever sees the new ModelDef and its parameters φ; T is used to build φ₀ and for
  * reporting, never handed to the optimizer.
  */
-import type { LayerDef, ModelDef } from '../model/types.js';
+import type { LayerDef, ModelDef, ParamMap } from '../model/types.js';
 import { diagMat, eye, invert, matmul, rand, randomInvertible, signedLogUniform, vecmat, type Mat } from './linalg.js';
 
 export type ParamFamily = 'elementwise' | 'layer-affine' | 'linear';
@@ -24,11 +24,24 @@ export interface LayerMap {
   readonly phiOffset: readonly number[]; // out
 }
 
+/** A map of one dense layer's own parameters φ = [vec W (row-major); b]: θ_l = T φ_l (src/model ParamMap). */
+export interface LayerParamMap {
+  readonly denseIndex: number;
+  readonly map: ParamMap;
+}
+
 export interface Reparametrization {
   readonly family: ParamFamily;
   readonly seed: number;
+  /** Fixed layers around dense layers (layer-affine). */
   readonly maps: readonly LayerMap[];
+  /** Parameter maps of dense layers (elementwise: diagonal; linear: a general invertible T). */
+  readonly paramMaps: readonly LayerParamMap[];
 }
+
+/** How the `elementwise` and `linear` families are realised: 'kronecker' (fixed layers around dense
+ * layers: per-unit scaling, Ω̄ ⊗ Φᵀ maps) or 'param-map' (a dense layer's own parameter map). */
+export const PARAM_MAP_REALISATION: 'kronecker' | 'param-map' = 'param-map';
 
 /** Bounds that keep maps well-conditioned yet far from orthogonal (docs/theory.md §5.1). */
 export const MAX_SCALE = 4; // elementwise scales in [1/4, 4] with random signs
@@ -44,40 +57,42 @@ export function drawReparametrization(def: ModelDef, family: ParamFamily, seed: 
   const ds = dims(def);
   const chosen = layer ?? seed % ds.length;
   const maps: LayerMap[] = [];
+  const paramMaps: LayerParamMap[] = [];
   ds.forEach((d, k) => {
+    const size = d.inDim * d.outDim + d.outDim;
     switch (family) {
       case 'elementwise':
-        maps.push({
-          denseIndex: k,
-          omega: diagMat(Array.from({ length: d.inDim }, () => signedLogUniform(r, MAX_SCALE))),
-          omegaOffset: new Array<number>(d.inDim).fill(0),
-          phi: diagMat(Array.from({ length: d.outDim }, () => signedLogUniform(r, MAX_SCALE))),
-          phiOffset: new Array<number>(d.outDim).fill(0),
-        });
+        // θ = Dφ with an independent scale per parameter (not rank one over W: not a Kronecker map).
+        paramMaps.push({ denseIndex: k, map: { kind: 'scale', scale: Array.from({ length: size }, () => signedLogUniform(r, MAX_SCALE)) } });
         break;
       case 'layer-affine':
         maps.push({
           denseIndex: k,
           omega: randomInvertible(d.inDim, r, MAX_COND),
           omegaOffset: Array.from({ length: d.inDim }, () => r.normal()),
-          phi: randomInvertible(d.outDim, r, MAX_COND),
+          // On a softmax head, Φ keeps the all-ones direction (1Φ ∝ 1, Φ1 ∝ 1). Otherwise K-FAC's λ→0
+          // limit keeps a λ-independent common-logit-shift component of relative size ~cond(T)²:
+          // harmless in exact arithmetic, but float32 logits cannot absorb it (docs/theory.md §5.1).
+          phi: randomInvertible(d.outDim, r, MAX_COND, k === ds.length - 1 && def.likelihood === 'categorical' ? new Array<number>(d.outDim).fill(1) : undefined),
           phiOffset: Array.from({ length: d.outDim }, () => 0.5 * r.normal()),
         });
         break;
       case 'linear':
-        if (k === chosen) {
-          maps.push({
-            denseIndex: k,
-            omega: randomInvertible(d.inDim, r, MAX_COND),
-            omegaOffset: Array.from({ length: d.inDim }, () => r.normal()),
-            phi: randomInvertible(d.outDim, r, MAX_COND),
-            phiOffset: new Array<number>(d.outDim).fill(0),
-          });
-        }
+        // θ_l = Tφ_l with a dense, well-conditioned, far-from-orthogonal T mixing all of W and b.
+        if (k === chosen) paramMaps.push({ denseIndex: k, map: { kind: 'linear', matrix: randomInvertible(size, r, MAX_COND) } });
         break;
     }
   });
-  return { family, seed, maps };
+  return { family, seed, maps, paramMaps };
+}
+
+const applyMap = (m: ParamMap, v: readonly number[]): number[] =>
+  m.kind === 'scale' ? v.map((x, i) => x * m.scale[i]!) : m.matrix.map((row) => row.reduce((acc, t, j) => acc + t * v[j]!, 0));
+
+function invertMap(m: ParamMap, v: readonly number[]): number[] {
+  if (m.kind === 'scale') return v.map((x, i) => x / m.scale[i]!);
+  const inv = invert(m.matrix.map((row) => [...row]));
+  return inv.map((row) => row.reduce((acc, t, j) => acc + t * v[j]!, 0));
 }
 
 /** The reparametrized model: fixed layers inserted around each mapped dense layer. */
@@ -90,8 +105,9 @@ export function reparametrizedDef(def: ModelDef, rp: Reparametrization): ModelDe
       continue;
     }
     const m = rp.maps.find((x) => x.denseIndex === k);
+    const pm = rp.paramMaps.find((x) => x.denseIndex === k);
     if (m) layers.push({ kind: 'fixed_linear', matrix: m.omega, offset: [...m.omegaOffset] });
-    layers.push(l);
+    layers.push(pm ? { ...l, paramMap: pm.map } : l);
     if (m) layers.push({ kind: 'fixed_linear', matrix: m.phi, offset: [...m.phiOffset] });
     k++;
   }
@@ -107,6 +123,12 @@ export function pullBackParams(def: ModelDef, rp: Reparametrization, theta: read
   ds.forEach((d, k) => {
     const W = theta[2 * k]!;
     const b = theta[2 * k + 1]!;
+    const pm = rp.paramMaps.find((x) => x.denseIndex === k);
+    if (pm) {
+      const phi = invertMap(pm.map, [...W, ...b]);
+      out.push(Float64Array.from(phi.slice(0, W.length)), Float64Array.from(phi.slice(W.length)));
+      return;
+    }
     const m = rp.maps.find((x) => x.denseIndex === k);
     if (!m) {
       out.push(Float64Array.from(W), Float64Array.from(b));
@@ -129,6 +151,12 @@ export function pushForwardParams(def: ModelDef, rp: Reparametrization, phi: rea
   ds.forEach((d, k) => {
     const V = phi[2 * k]!;
     const bv = phi[2 * k + 1]!;
+    const pm = rp.paramMaps.find((x) => x.denseIndex === k);
+    if (pm) {
+      const theta = applyMap(pm.map, [...V, ...bv]);
+      out.push(Float64Array.from(theta.slice(0, V.length)), Float64Array.from(theta.slice(V.length)));
+      return;
+    }
     const m = rp.maps.find((x) => x.denseIndex === k);
     if (!m) {
       out.push(Float64Array.from(V), Float64Array.from(bv));
@@ -155,6 +183,11 @@ export function lossScaledGaussianDef(def: ModelDef, c: number): ModelDef {
 export function describeReparametrization(rp: Reparametrization): string {
   const fmt = (m: Mat) => `[${m.map((r) => r.map((v) => v.toPrecision(3)).join(' ')).join('; ')}]`;
   const fv = (v: readonly number[]) => `[${v.map((x) => x.toPrecision(3)).join(' ')}]`;
+  const pms = rp.paramMaps.map((p) =>
+    p.map.kind === 'scale'
+      ? `layer ${p.denseIndex}: θ = diag(s)·φ, s = ${fv(p.map.scale)}`
+      : `layer ${p.denseIndex}: θ = T·φ on [vec W; b], T = ${fmt(p.map.matrix.map((r) => [...r]))}`,
+  );
   return rp.maps
     .map((m) => {
       const isDiag = m.omega.every((r, i) => r.every((v, j) => i === j || v === 0)) && m.phi.every((r, i) => r.every((v, j) => i === j || v === 0));
@@ -162,6 +195,7 @@ export function describeReparametrization(rp: Reparametrization): string {
         ? `layer ${m.denseIndex}: inputs × diag${fv(m.omega.map((r, i) => r[i]!))}, pre-activations × diag${fv(m.phi.map((r, i) => r[i]!))}`
         : `layer ${m.denseIndex}: a ↦ a·${fmt(m.omega)} + ${fv(m.omegaOffset)}, z ↦ z·${fmt(m.phi)} + ${fv(m.phiOffset)}`;
     })
+    .concat(pms)
     .join('\n');
 }
 

@@ -15,8 +15,11 @@ import { fromParams, toBatch, toParams, disposeBatch, type HostBatch } from './c
 export interface Trajectory {
   /** Evaluation parameters (the average when the plan averages) after each step; [0] is the start. */
   readonly params: readonly Float64Array[][];
-  /** Predictive means on the batch inputs at those parameters, flattened [N·out]. */
+  /** Predictive means on the batch inputs at the iterates θₜ (not averaged), flattened [N·out]; [0] is the start.
+   * Averaging is affine, so invariance of the iterates implies invariance of their averages. */
   readonly outputs: readonly Float64Array[];
+  /** Predictive means at the evaluation parameters (the average when the plan averages). */
+  readonly evaluationOutputs: readonly Float64Array[];
   readonly metrics: readonly StepMetrics[];
 }
 
@@ -68,6 +71,7 @@ export function runTrajectory(plan: Plan, def: ModelDef, theta0: readonly Float6
   let state = opt.init(params);
   const ps: Float64Array[][] = [theta0.map((a) => Float64Array.from(a))];
   const outs: Float64Array[] = [outputsOf(evalDef, params, batch.x)];
+  const evalOuts: Float64Array[] = [outs[0]!];
   const metrics: StepMetrics[] = [];
   try {
     for (let t = 0; t < options.steps; t++) {
@@ -86,7 +90,8 @@ export function runTrajectory(plan: Plan, def: ModelDef, theta0: readonly Float6
       params = next;
       const ev = opt.evaluationParams(params, state);
       ps.push(fromParams(ev));
-      outs.push(outputsOf(evalDef, ev, batch.x));
+      outs.push(outputsOf(evalDef, params, batch.x));
+      evalOuts.push(outputsOf(evalDef, ev, batch.x));
       tf.dispose(ev as tf.Tensor[]);
     }
   } finally {
@@ -94,5 +99,5 @@ export function runTrajectory(plan: Plan, def: ModelDef, theta0: readonly Float6
     tf.dispose(params as tf.Tensor[]);
     disposeBatch(batch);
   }
-  return { params: ps, outputs: outs, metrics };
+  return { params: ps, outputs: outs, evaluationOutputs: evalOuts, metrics };
 }

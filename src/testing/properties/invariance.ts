@@ -10,6 +10,9 @@ import { describeShape, hostBatch, initialParams, modelDef, type HostBatch } fro
 import { drawReparametrization, describeReparametrization, lossScaledGaussianDef, pullBackParams, reparametrizedDef, type Family } from '../reparam.js';
 import { runTrajectory } from '../run.js';
 import { lossScaleMode, withVanishingDamping } from '../planning.js';
+import type { PropertyWithMeasure } from './types.js';
+
+export type { PropertyWithMeasure } from './types.js';
 
 export interface InvarianceOptions {
   readonly steps?: number; // default 3
@@ -18,6 +21,9 @@ export interface InvarianceOptions {
   readonly damping?: 'vanishing' | 'as-written';
   readonly shape?: ShapeOptions;
 }
+
+/** Output movement below which a run is "did not move" (float32 resolution of outputs ~1e-7). */
+export const MIN_MOVEMENT = 1e-6;
 
 export interface InvarianceMeasure {
   /** max |f(θₖ) − f̃(φₖ)| / max |f(θₖ) − f(θ₀)| on the batch. */
@@ -29,14 +35,6 @@ export interface InvarianceMeasure {
   readonly outputsB: readonly number[];
 }
 
-export interface PropertyWithMeasure<C, M> {
-  readonly arbitrary: fc.Arbitrary<C>;
-  readonly property: fc.IProperty<[C]>;
-  readonly measure: (c: C) => M;
-  /** Whether a measured statistic passes. */
-  readonly passes: (m: M) => boolean;
-  readonly describe: (c: C, m: M) => string;
-}
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
@@ -83,11 +81,26 @@ export function measureInvariance(plan0: Plan, c: InvarianceCase, options: Invar
     b = runTrajectory(plan, rdef, pullBackParams(def, rp, theta0), batch, { steps, seed });
     what = describeReparametrization(rp);
   }
-  const oa = a.outputs[steps]!;
-  const ob = b.outputs[steps]!;
-  const moved = maxAbsDiff(oa, a.outputs[0]!);
-  const diff = maxAbsDiff(oa, ob);
-  const gap = moved > 1e-6 ? diff / moved : diff === 0 ? 0 : Infinity;
+  // A step rejected on the original model (a failed solve, a non-finite loss) is not a measurement:
+  // report it, never score it. (A rejection on f̃ alone is a genuine difference and is scored.)
+  const bad = a.metrics.find((m) => !m.accepted);
+  if (bad) throw new Error(`${plan.name} rejected step ${bad.step} on the original model: ${bad.warnings.join('; ')}`);
+  // gap = maxₜ |f(θₜ) − f̃(φₜ)| / maxₜ |f(θₜ) − f(θ₀)|: every step must agree, not only the last.
+  let moved = 0;
+  let diff = 0;
+  let worstStep = steps;
+  for (let t = 1; t <= steps; t++) {
+    moved = Math.max(moved, maxAbsDiff(a.outputs[t]!, a.outputs[0]!));
+    const d = maxAbsDiff(a.outputs[t]!, b.outputs[t]!);
+    if (!(d <= diff)) {
+      diff = Number.isNaN(d) ? Infinity : d;
+      worstStep = t;
+    }
+  }
+  if (!(moved > MIN_MOVEMENT) && !(diff > MIN_MOVEMENT)) throw new Error(`${plan.name} did not move the function (max output change ${moved.toExponential(2)} ≤ ${MIN_MOVEMENT}): nothing to compare`);
+  const gap = diff / moved;
+  const oa = a.outputs[worstStep]!;
+  const ob = b.outputs[worstStep]!;
   return {
     gap: Number.isNaN(gap) ? Infinity : gap,
     moved,
@@ -110,6 +123,8 @@ export function reparametrizationInvariance(plan: Plan, family: Family, options:
     property: fc.property(arbitrary, (c) => passes(measure(c))),
     measure,
     passes,
+    statistic: (m) => m.gap,
+    statisticName: 'invariance gap (max output disagreement / max output movement)',
     describe: (c, m) =>
       `${plan.name} × ${family}: gap ${m.gap.toExponential(3)} (tolerance ${tol}), function moved ${m.moved.toExponential(3)}\n${m.description}\n` +
       `run on f:  outputs ${m.outputsA.map((v) => v.toPrecision(5)).join(' ')} …\nrun on f̃: outputs ${m.outputsB.map((v) => v.toPrecision(5)).join(' ')} …`,

@@ -37,6 +37,8 @@ import * as V from './vec.js';
 
 interface Node<S> {
   readonly description: string;
+  /** True when built operators borrow the state (matrix-free atoms): they must be rebuilt after every update. */
+  readonly live?: boolean;
   init(): S;
   /** Folds ctx in; returns the new state (the old one must not be used afterwards). */
   update(s: S, ctx: CurvatureContext): S;
@@ -64,6 +66,7 @@ function estimateNode(structure: StructureSpec, atom: AtomSpec, shapes: Shapes):
   return {
     kind: 'estimate',
     description,
+    live: structure.name === 'matrix_free',
     fresh,
     init: () => ({ est: undefined }),
     update: (s, ctx) => {
@@ -194,6 +197,7 @@ function powerNode(p: number, child: AnyNode): AnyNode {
 function sumOfNodes(children: readonly AnyNode[]): AnyNode {
   return {
     description: children.map((c) => c.description).join(' + '),
+    live: children.some((c) => c.live === true),
     init: () => children.map((c) => c.init()),
     update: (s, ctx) => children.map((c, i) => c.update((s as unknown[])[i], ctx)),
     refresh: (s) => children.map((c, i) => c.refresh((s as unknown[])[i])),
@@ -259,15 +263,27 @@ function compile(expr: CurvatureExpr, shapes: Shapes): AnyNode {
 
 export interface EstimatorState {
   readonly node: unknown;
-  /** The operator of the current state, built on first request (mutable cache). */
+  /** The operator (mutable cache): built at `refresh`, or on first request when none exists. */
   op: Op | undefined;
+  /** Whether `op` was built by `refresh` (then it survives updates until the next refresh). */
+  readonly refreshed?: boolean;
 }
 
 export interface CurvatureEstimator extends Estimator<EstimatorState> {
   readonly description: string;
 }
 
-/** A running estimator of `expr` for models of shape `def`. */
+/**
+ * A running estimator of `expr` for models of shape `def`.
+ *
+ * Cadence semantics: `update` folds new statistics into the state; `refresh` rebuilds the operator
+ * from the state and precomputes its decompositions. Between refreshes `operator(state)` returns the
+ * operator of the last refresh (stale by design, as K-FAC's inverses under `refresh = every(n)`);
+ * without a refresh since the last update it is built from the current state on first request
+ * (so an estimator that is never refreshed is always current). Matrix-free
+ * atoms (products on the current batch) are always current: their operator is rebuilt after each
+ * update.
+ */
 export function createEstimator(expr: CurvatureExpr, def: ModelDef): CurvatureEstimator {
   const shapes = paramShapes(def);
   const root = compile(expr, shapes);
@@ -279,8 +295,10 @@ export function createEstimator(expr: CurvatureExpr, def: ModelDef): CurvatureEs
     description: root.description,
     init: () => ({ node: root.init(), op: undefined }),
     update: (s, ctx) => {
-      dropOp(s);
-      return { node: root.update(s.node, ctx), op: undefined };
+      if (root.live || !s.refreshed) dropOp(s);
+      const op = s.op;
+      s.op = undefined; // ownership moves to the new state
+      return { node: root.update(s.node, ctx), op, refreshed: op !== undefined };
     },
     refresh: (s, lambda: number, options?: SolveOptions) => {
       dropOp(s);
@@ -292,7 +310,7 @@ export function createEstimator(expr: CurvatureExpr, def: ModelDef): CurvatureEs
         op.dispose();
         throw e;
       }
-      return { node, op };
+      return { node, op, refreshed: true };
     },
     operator: (s) => {
       if (!s.op) s.op = root.build(s.node);

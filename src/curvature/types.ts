@@ -72,7 +72,9 @@ export interface Estimator<S> {
   update(state: S, ctx: CurvatureContext): S;
   /** Recompute inverses / decompositions (cadence `refresh = every(n)` decides when). */
   refresh(state: S, lambda: number, options?: SolveOptions): S;
-  /** An operator over the current state (valid until the next update/refresh). */
+  /** The operator of the last refresh (stale between refreshes, like K-FAC's inverses under
+   * `refresh = every(n)`), or, when never refreshed, one built from the current state. Owned by the
+   * state; valid until the next refresh (matrix-free atoms: until the next update). */
   operator(state: S): CurvatureOperator;
   dispose(state: S): void;
 }

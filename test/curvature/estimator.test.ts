@@ -272,3 +272,39 @@ describe('running averages of structured estimates', () => {
     lr.dispose(s2);
   });
 });
+
+describe('refresh cadence', () => {
+  it('between refreshes the operator is the last refresh’s (stale); without refreshes it follows the state', () => {
+    const base = smallProblem('gaussian', 12, { inp: 3, hidden: 4, out: 2, n: 12 });
+    const steps = trajectory(base, 3);
+    steps.forEach((p) => (p.ctx.forward(), p.ctx.gradient()));
+    const expr = structure('kfac', atom('empirical_fisher'), { bias: 'separate' });
+    const direct = steps.map((p) => {
+      const op = C.structured({ name: 'kfac', bias: 'separate' }, { name: 'empirical_fisher' }, p.ctx);
+      const D = op.toDense();
+      op.dispose();
+      return D;
+    });
+    const before = tf.memory().numTensors;
+    const est = C.createEstimator(expr, base.def);
+    let s = est.init(base.params);
+    s = est.update(s, steps[0]!.ctx);
+    s = est.refresh(s, 0.1);
+    s = est.update(s, steps[1]!.ctx); // no refresh: still step 0's operator
+    expectClose(est.operator(s).toDense(), direct[0]!, 1e-6, 'stale between refreshes');
+    s = est.refresh(s, 0.1);
+    expectClose(est.operator(s).toDense(), direct[1]!, 1e-6, 'current after refresh');
+    est.dispose(s);
+    // never refreshed: always current
+    const est2 = C.createEstimator(expr, base.def);
+    let s2 = est2.init(base.params);
+    for (let t = 0; t < 3; t++) {
+      s2 = est2.update(s2, steps[t]!.ctx);
+      expectClose(est2.operator(s2).toDense(), direct[t]!, 1e-6, `current at ${t}`);
+    }
+    est2.dispose(s2);
+    expect(tf.memory().numTensors).toBe(before);
+    steps.forEach((p) => p.dispose());
+    base.dispose();
+  });
+});

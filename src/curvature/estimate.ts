@@ -221,7 +221,7 @@ export function scaleEstimate(x: Estimate, s: number, what: string): Estimate {
   }
 }
 
-/** x + init·I (for diag exactly `tf.add(tf.fill(shape, init), d)`, Adagrad's accumulator start). */
+/** x + init·I (for diag exactly `tf.add(tf.fill(shape, init), d)`, Adagrad's accumulator start; for kfac √init·I per factor). */
 export function addInit(x: Estimate, init: number, what: string): Estimate {
   const addEye = (M: Float64Array, n: number, c: number) => {
     const out = Float64Array.from(M);
@@ -233,9 +233,11 @@ export function addInit(x: Estimate, init: number, what: string): Estimate {
       return { kind: 'diag', d: x.d.map((t) => tidy(() => tf.add(tf.fill(t.shape, init), t))), nonNegative: x.nonNegative && init >= 0 };
     case 'blocks':
       return { kind: 'blocks', structure: x.structure, blocks: x.blocks.map((b) => ({ ...b, M: addEye(b.M, b.size, init) })) };
-    case 'kfac':
-      // Each factor starts at init·I, so the Kronecker product starts at init²·I.
-      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ ...l, A: addEye(l.A, l.nA, init), G: addEye(l.G, l.nG, init) })) } };
+    case 'kfac': {
+      // Factors are accumulated separately; each starts at √init·I so the Kronecker product starts at init·I.
+      const r = Math.sqrt(init);
+      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ ...l, A: addEye(l.A, l.nA, r), G: addEye(l.G, l.nG, r) })) } };
+    }
     default:
       return notAverageable(what, x);
   }

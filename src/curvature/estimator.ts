@@ -8,7 +8,7 @@
  *   ema(decay, debias): v ← v·decay + e·(1 − decay) (`tf.add(tf.mul(v, decay), tf.mul(e, 1 − decay))`,
  *     v₀ = 0); the operator is v / (1 − decayᵗ) with decayᵗ a float32 scalar tensor multiplied by
  *     decay once per update (tfjs's accBeta), or v itself without debiasing.
- *   sum(init): v ← v + e, v₀ = init (diag: `tf.fill(shape, init)`; dense: init·I; kfac: init·I per factor).
+ *   sum(init): v ← v + e, v₀ = init (diag: `tf.fill(shape, init)`; dense: init·I; kfac: √init·I per factor).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef, Params } from '../model/types.js';

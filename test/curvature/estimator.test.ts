@@ -308,3 +308,30 @@ describe('refresh cadence', () => {
     base.dispose();
   });
 });
+
+describe('sum(init) of K-FAC factors', () => {
+  it('accumulates factor-wise from √init·I (so the product starts at init·I)', () => {
+    const base = smallProblem('gaussian', 13, { inp: 2, hidden: 3, out: 2, n: 8 });
+    const steps = trajectory(base, 2);
+    const est = C.createEstimator(transform('sum', structure('kfac', atom('empirical_fisher'), { bias: 'homogeneous' }), { init: 4 }), base.def);
+    let s = est.init(base.params);
+    steps.forEach((p) => (s = est.update(s, p.ctx)));
+    const fs = steps.map((p) => C.kfacFactors(p.ctx, { bias: 'homogeneous', source: 'empirical' }));
+    const D = est.operator(s).toDense();
+    const P = Math.sqrt(D.length);
+    let off = 0;
+    fs[0]!.layers.forEach((l, li) => {
+      const acc = (pick: (f: C.KfacFactors) => Float64Array, n: number) =>
+        pick(fs[0]!).map((v, k) => 2 * (k % (n + 1) === 0 ? 1 : 0) + v + pick(fs[1]!)[k]!);
+      const K = kron(acc((f) => f.layers[li]!.A, l.nA), l.nA, acc((f) => f.layers[li]!.G, l.nG), l.nG);
+      const n = l.nA * l.nG;
+      const got = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) got[i * n + j] = D[(off + i) * P + off + j]!;
+      expectClose(got, K, 1e-5, `layer ${li}`);
+      off += n;
+    });
+    est.dispose(s);
+    steps.forEach((p) => p.dispose());
+    base.dispose();
+  });
+});

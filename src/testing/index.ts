@@ -1,5 +1,10 @@
 /**
  * geodesic/testing — property tests of optimizer theory (docs/theory.md).
+ *
+ * Every property returns a PropertyWithMeasure: `property` (a fast-check property that shrinks),
+ * `measure` (the statistic for one case), `passes`, `statistic`, `describe`. Run one with
+ * `fc.check(p.property, …)` or with `checkProperty(p, {numRuns, seed})`, which also reports the worst
+ * statistic seen and the replay path.
  */
 export { allClose, compareClose, expectAllClose, defaultTolerance, FLOAT64_TOLERANCE, toHost, type Tolerance, type CloseReport, type Numeric } from './allclose.js';
 export { expectNoLeak, expectNoLeakAsync, TensorLeakError, type LeakOptions } from './memory.js';
@@ -7,6 +12,7 @@ export * from './arbitraries/models.js';
 export { modelDef, initialParams, hostBatch, toBatch, toParams, fromParams, describeShape, type ModelShape, type ModelCase, type HostBatch } from './cases.js';
 export {
   FAMILIES,
+  PARAM_MAP_REALISATION,
   drawReparametrization,
   reparametrizedDef,
   pullBackParams,
@@ -17,7 +23,18 @@ export {
   type ParamFamily,
   type Reparametrization,
   type LayerMap,
+  type LayerParamMap,
 } from './reparam.js';
 export { runTrajectory, lossScaledContext, type Trajectory, type RunOptions } from './run.js';
 export { atomsOf, withVanishingDamping, lossScaleMode, LAMBDA_TEST } from './planning.js';
-export { reparametrizationInvariance, measureInvariance, type InvarianceOptions, type InvarianceMeasure, type PropertyWithMeasure } from './properties/invariance.js';
+export { planFile, planDirectory, planText, planOrThrow, type PlannedSpec } from './specs.js';
+export { predictInvariance, symbol, NEGLIGIBLE_IDENTITY, UNCLIPPED_KL_FLOOR, MIN_LOSS_SCALE, type Prediction } from './predict.js';
+export { measureTable, measureCell, renderTable, cellText, disagreements, type TableRow, type TableCell, type TableOptions } from './table.js';
+export { fisherByLabels, empiricalFisherByHand, engineCurvature, logitsAt, meanKL, klOfLogits } from './oracle.js';
+export { checkProperty, type PropertyWithMeasure, type CheckOptions, type CheckReport } from './properties/types.js';
+export { reparametrizationInvariance, measureInvariance, MIN_MOVEMENT, type InvarianceOptions, type InvarianceMeasure } from './properties/invariance.js';
+export { klStep, measureKlStep, KL_EPSILONS, klTolerance, type KlMeasure } from './properties/kl.js';
+export { fisherEqualsGGN, empiricalFisherCounterexample, measureFisherGgn, measureEmpiricalFisher, FISHER_GGN_RTOL, EMPIRICAL_FISHER_GAP, type MatrixGapMeasure } from './properties/fisher.js';
+export { descentDirection, psd, measureDescent, measurePsd, initialDamping, PSD_TOLERANCE, type DescentMeasure, type PsdMeasure } from './properties/descent.js';
+export { reducesTo, largeDampingLimit, measureReduction, REDUCTION_TOLERANCE, type ReductionMeasure } from './properties/reduces.js';
+export { solverLaws, measureSolver, arbSolverCase, BACKWARD_ERROR_TOLERANCE, type SolverCase, type SolverMeasure } from './properties/laws.js';

@@ -6,6 +6,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadSpec } from '../language/files.js';
+import { checkText } from '../language/check.js';
+import { renderAll } from '../language/diagnostics.js';
 import type { OptimizerSpec } from '../language/spec.js';
 import { plan, type Plan } from '../optim/plan.js';
 
@@ -47,4 +49,25 @@ export function planDirectory(dir: string): E.Either<string, PlannedSpec[]> {
     out.push(...r.right);
   }
   return E.right(out);
+}
+
+/** Plan the optimizers of a spec text (checked by the language front end; imports are not resolved). */
+export function planText(text: string, file = 'inline.optim'): E.Either<string, PlannedSpec[]> {
+  const r = checkText(file, text);
+  if (E.isLeft(r.specs)) return E.left(renderAll(r.specs.left, (f) => r.sources.get(f)));
+  const out: PlannedSpec[] = [];
+  for (const spec of r.specs.right[0]!.optimizers) {
+    const p = plan(spec);
+    if (E.isLeft(p)) return E.left(`${file}: optimizer ${spec.name} cannot be planned: ${JSON.stringify(p.left)}`);
+    out.push({ file, spec, plan: p.right });
+  }
+  return E.right(out);
+}
+
+/** The one plan of a text or file, throwing on any problem (for tests and examples). */
+export function planOrThrow(r: E.Either<string, PlannedSpec[]>, name?: string): Plan {
+  if (E.isLeft(r)) throw new Error(r.left);
+  const found = name === undefined ? r.right[0] : r.right.find((s) => s.plan.name === name);
+  if (!found) throw new Error(`no optimizer ${name ?? ''} (have: ${r.right.map((s) => s.plan.name).join(', ')})`);
+  return found.plan;
 }

@@ -91,7 +91,7 @@ export interface Optimizer {
 export function compileWith(plan: Plan, def: ModelDef, createEstimator: EstimatorFactory): Optimizer {
   const estimator = plan.preconditioned ? createEstimator(plan.curvature, def) : undefined;
   const solveOptions: SolveOptions = {
-    solver: plan.solver,
+    solver: plan.engineSolver,
     damping: solveDampingMode(plan.damping),
     ...(plan.cg ? { cg: plan.cg } : {}),
   };
@@ -193,6 +193,11 @@ export function compileWith(plan: Plan, def: ModelDef, createEstimator: Estimato
         state = { ...state, curvature: cs };
         disposeParams(gTScaled);
         releaseCurvatureGradient();
+        // A solver that cannot handle this structure is a configuration error, not a bad step.
+        if (err instanceof Error && /cannot solve with/.test(err.message)) {
+          disposeState(state);
+          throw err;
+        }
         return reject(ctx, state, { loss, gradNorm, lambda }, `curvature solve failed: ${err instanceof Error ? err.message : String(err)}`, warnings);
       }
       disposeParams(gTScaled);
@@ -307,19 +312,21 @@ export function compileWith(plan: Plan, def: ModelDef, createEstimator: Estimato
     ];
   };
 
+  function disposeState(state: OptState): void {
+    disposeGradientState(state.gradient);
+    if (estimator !== undefined && state.curvature !== undefined) estimator.dispose(state.curvature);
+    disposeParams(state.velocity);
+    disposeParams(state.previousUpdate);
+    disposeAveraging(state.averaging);
+  }
+
   return {
     plan,
     def,
     init,
     step,
     evaluationParams: (params, state) => averagedParams(state.averaging, params),
-    dispose: (state) => {
-      disposeGradientState(state.gradient);
-      if (estimator !== undefined && state.curvature !== undefined) estimator.dispose(state.curvature);
-      disposeParams(state.velocity);
-      disposeParams(state.previousUpdate);
-      disposeAveraging(state.averaging);
-    },
+    dispose: disposeState,
   };
 }
 

@@ -66,7 +66,11 @@ export interface Plan {
   readonly estimateEvery: number;
   readonly refreshEvery: number;
   readonly damping: DampingPlan;
+  /** The solver: written in the spec, or `auto`'s predicted choice (for explain). */
   readonly solver: SolverName;
+  /** What the engine is asked for: the written solver, or 'auto' (the engine resolves it by the
+   * structure it actually builds, which is authoritative when the two disagree). */
+  readonly engineSolver: SolverName;
   readonly cg: { readonly maxIters: number; readonly tol: number } | undefined;
   readonly step: StepPlan;
   readonly momentum: MomentumPlan;
@@ -347,6 +351,7 @@ export function plan(spec: OptimizerSpec, options: PlanOptions = {}): E.Either<P
         refreshEvery: p.refreshEvery,
         damping: p.damping,
         solver: p.solverChoice.solver,
+        engineSolver: spec.solver.name === 'auto' ? 'auto' : p.solverChoice.solver,
         cg: p.solverChoice.cg,
         step: p.step,
         momentum: p.momentum,

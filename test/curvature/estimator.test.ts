@@ -335,3 +335,24 @@ describe('sum(init) of K-FAC factors', () => {
     base.dispose();
   });
 });
+
+describe('curvatureAt (one context, no running state)', () => {
+  it('equals the structured operator and frees everything it made', () => {
+    const base = smallProblem('bernoulli', 14);
+    base.ctx.forward();
+    base.ctx.gradient();
+    const before = tf.memory().numTensors;
+    for (const e of [structure('diag', atom('ggn')), atom('ggn'), sum(atom('ggn'), scale(0.1, atom('identity')))]) {
+      const op = C.curvatureAt(e, base.ctx);
+      const ref = e._tag === 'Structure' ? C.structured({ name: 'diag' }, { name: 'ggn' }, base.ctx) : C.ggn(base.ctx);
+      const R = ref.toDense();
+      const shift = e._tag === 'Sum' ? 0.1 : 0;
+      const n = Math.sqrt(R.length);
+      expectClose(op.toDense(), R.map((v, i) => v + (i % (n + 1) === 0 ? shift : 0)), 1e-5, op.description);
+      op.dispose();
+      ref.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    base.dispose();
+  });
+});

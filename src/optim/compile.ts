@@ -344,18 +344,11 @@ function readScalars(xs: tf.Scalar[]): number[] {
   return out;
 }
 
-/** pᵀFp, pᵀp, gᵀp on demand, each computed at most once. */
+/** pᵀFp, pᵀp, gᵀp on demand, each computed at most once (pᵀp alone costs one reduction). */
 function directionStats(p: Params, g: Params, ctx: StepContext, known: { pFp?: number; pp?: number; gp?: number }): DirectionStats {
   let pFp = known.pFp;
   let pp = known.pp;
   let gp = known.gp;
-  const basic = () => {
-    if (pp === undefined || gp === undefined) {
-      const [a, b] = dots([[p, p], [g, p]]) as [number, number];
-      pp ??= a;
-      gp ??= b;
-    }
-  };
   return {
     pFp: () => {
       if (pFp === undefined) {
@@ -365,13 +358,7 @@ function directionStats(p: Params, g: Params, ctx: StepContext, known: { pFp?: n
       }
       return pFp;
     },
-    pp: () => {
-      basic();
-      return pp!;
-    },
-    gp: () => {
-      basic();
-      return gp!;
-    },
+    pp: () => (pp ??= dots([[p, p]])[0]!),
+    gp: () => (gp ??= dots([[g, p]])[0]!),
   };
 }

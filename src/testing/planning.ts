@@ -25,10 +25,43 @@ const small = (s: ScheduleSpec, cap: number): ScheduleSpec => {
   return { _tag: 'constant', value: Math.min(v, cap) };
 };
 
-/** The same plan with its damping kept in kind but its initial λ capped at `cap`. (λ is not scaled
- * down further for undebiased EMAs: below ~1e-7 of the factors' scale float32 noise, amplified by
- * 1/λ in near-null directions, dominates — measured, docs/theory.md §5.1.) */
-export function withVanishingDamping(plan: Plan, cap = LAMBDA_TEST): Plan {
+/**
+ * The scale of the curvature estimate after its first update, relative to the estimate itself: an
+ * undebiased ema(decay: β) holds (1 − β)·C after one update, and for a Kronecker structure both
+ * factors are averaged, so the product holds (1 − β)²·(A ⊗ G). λ must be small relative to *that*
+ * scale for the λ → 0 limit to be measured (docs/theory.md §5.1).
+ */
+export function firstEstimateScale(c: CurvatureExpr): number {
+  switch (c._tag) {
+    case 'Atom':
+      return 1;
+    case 'Scale':
+      return Math.abs(c.factor) * firstEstimateScale(c.of);
+    case 'Sum':
+      return Math.min(...c.terms.map(firstEstimateScale));
+    case 'Power':
+      return firstEstimateScale(c.of) ** c.exponent;
+    case 'Structure':
+      return firstEstimateScale(c.of);
+    case 'Transform': {
+      const inner = firstEstimateScale(c.of);
+      if (c.name === 'ema' && c.args['debias'] !== true) {
+        const w = 1 - Number(c.args['decay'] ?? 0);
+        const kron = c.of._tag === 'Structure' && (c.of.name === 'kfac' || c.of.name === 'ekfac');
+        return inner * (kron ? w * w : w);
+      }
+      if (c.name === 'sqrt') return Math.sqrt(inner);
+      return inner;
+    }
+  }
+}
+
+/** The same plan with its damping kept in kind but its initial λ capped at λ_test times the scale of
+ * the first curvature estimate (tikhonov, LM); factored damping perturbs each factor by O(√λ), so
+ * its cap is λ_test² times that scale. */
+export function withVanishingDamping(plan: Plan, lambdaTest = LAMBDA_TEST): Plan {
+  const scale = plan.preconditioned ? Math.min(1, firstEstimateScale(plan.curvature)) : 1;
+  const cap = lambdaTest * scale;
   const d = plan.damping;
   switch (d._tag) {
     case 'none':
@@ -37,8 +70,8 @@ export function withVanishingDamping(plan: Plan, cap = LAMBDA_TEST): Plan {
       return { ...plan, damping: { ...d, lambda: small(d.lambda, cap) } };
     case 'factored':
       // Factored Tikhonov ([MG15] §6.3) adds π√λ·I to A and √λ/π·I to G: the perturbation of the
-      // preconditioner is O(√λ), so the same λ→0 accuracy needs λ = cap².
-      return { ...plan, damping: { ...d, lambda: small(d.lambda, cap * cap) } };
+      // preconditioner is O(√λ): the same λ→0 accuracy needs λ_test² (times the estimate scale).
+      return { ...plan, damping: { ...d, lambda: small(d.lambda, lambdaTest * lambdaTest * scale) } };
     case 'levenberg_marquardt':
       return { ...plan, damping: { ...d, initial: Math.min(d.initial, cap) } };
   }

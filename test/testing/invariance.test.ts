@@ -1,51 +1,71 @@
+/**
+ * reparametrizationInvariance in detail: the reparametrized models are genuinely different models
+ * (param maps / fixed layers the engine sees), counterexamples shrink to the smallest model and are
+ * printed with the transform and both trajectories' numbers.
+ */
 import * as tf from '@tensorflow/tfjs';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { atom, comp, planOf, structure } from './helpers.js';
-import { reparametrizationInvariance } from '../../src/testing/properties/invariance.js';
-import type { Family } from '../../src/testing/reparam.js';
-import type { Plan } from '../../src/optim/plan.js';
+import { checkProperty, measureInvariance, planFile, planOrThrow, reparametrizationInvariance, withVanishingDamping } from '../../src/testing/index.js';
 
 const RUNS = Number(process.env.GEODESIC_THEORY_RUNS ?? 4);
+const example = (name: string, opt?: string) => planOrThrow(planFile(`examples/${name}.optim`), opt);
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const sgd = planOf('sgd', { step: comp('lr', { eta: 0.1 }) });
-const natgrad = planOf('natural_gradient', { curvature: structure('full', atom('fisher', { sampled: 0 })), damping: comp('tikhonov', { lambda: 1e-4 }), step: comp('lr', { eta: 0.1 }) });
-const kfac = planOf('kfac', { curvature: structure('kfac', atom('fisher', { sampled: 0 }), { bias: 'homogeneous' }), damping: comp('tikhonov', { lambda: 1e-4 }), step: comp('lr', { eta: 0.1 }) });
-const diagFisher = planOf('diag_fisher', { curvature: structure('diag', atom('fisher', { sampled: 0 })), damping: comp('tikhonov', { lambda: 1e-4 }), step: comp('lr', { eta: 0.1 }) });
+describe('counterexamples', () => {
+  it('SGD × elementwise: shrunk to the smallest model, printed with the transform and both runs', () => {
+    const prop = reparametrizationInvariance(example('sgd'), 'elementwise');
+    const r = checkProperty(prop, { numRuns: RUNS, seed: 1 });
+    expect(r.holds).toBe(false);
+    const cx = r.counterexample!;
+    expect(cx.model.shape.hidden).toEqual([]);
+    expect(cx.model.shape.inputDim).toBe(2);
+    expect(cx.model.shape.outputDim).toBe(2);
+    expect(r.counterexampleMeasure!.gap).toBeGreaterThan(0.25);
+    expect(r.report).toMatch(/θ = diag\(s\)·φ, s = \[/);
+    expect(r.report).toMatch(/run on f:  outputs/);
+    expect(r.report).toMatch(/run on f̃: outputs/);
+    // the replay path reproduces the same counterexample
+    const replay = fc.check(prop.property, { numRuns: RUNS, seed: r.seed, path: r.path! });
+    expect(replay.failed).toBe(true);
+    expect(replay.counterexample![0]).toEqual(cx);
+  });
 
-/** Predicted pattern (docs/theory.md §4) for hand-built plans of the same structure as the examples. */
-const PREDICTED: readonly [Plan, Family, boolean][] = [
-  [sgd, 'elementwise', false],
-  [sgd, 'layer-affine', false],
-  [sgd, 'loss-scale', false],
-  [natgrad, 'elementwise', true],
-  [natgrad, 'layer-affine', true],
-  [natgrad, 'linear', true],
-  [natgrad, 'loss-scale', false],
-  [kfac, 'layer-affine', true],
-  [kfac, 'elementwise', true],
-  [diagFisher, 'elementwise', true],
-  [diagFisher, 'layer-affine', false],
-];
+  it('K-FAC × linear (a general map of one layer’s parameters) is found', () => {
+    const r = checkProperty(reparametrizationInvariance(example('kfac', 'kfac_factored'), 'linear'), { numRuns: RUNS, seed: 3 });
+    expect(r.holds).toBe(false);
+    expect(r.report).toMatch(/θ = T·φ on \[vec W; b\]/);
+  });
+});
 
-describe('reparametrization invariance: the predicted pattern, failures included', () => {
-  for (const [plan, family, invariant] of PREDICTED) {
-    it(`${plan.name} × ${family}: ${invariant ? 'invariant' : 'not invariant (counterexample found and shrunk)'}`, () => {
-      const prop = reparametrizationInvariance(plan, family);
-      const result = fc.check(prop.property, { numRuns: RUNS, seed: 42 });
-      if (invariant) {
-        expect(result.failed, result.failed ? prop.describe(result.counterexample![0], prop.measure(result.counterexample![0])) : '').toBe(false);
-      } else {
-        expect(result.failed).toBe(true);
-        const cx = result.counterexample![0];
-        // Shrunk: seeds and widths go to their minimum when they still fail.
-        expect(cx.model.shape.hidden.length).toBe(0);
-        expect(prop.measure(cx).gap).toBeGreaterThan(0.25);
-      }
-    });
-  }
+describe('the λ → 0 measurement', () => {
+  it('damping is kept in kind and capped (tikhonov at λ_test, factored at λ_test², both × the undebiased-EMA scale)', () => {
+    const ng = withVanishingDamping(example('natural_gradient'));
+    expect(ng.damping).toEqual({ _tag: 'tikhonov', lambda: { _tag: 'constant', value: 1e-6 } });
+    // kfac(…) |> ema(decay: 0.95) without debias holds 0.05² of A ⊗ G after one update
+    const kf = withVanishingDamping(example('kfac', 'kfac_factored'));
+    expect(kf.damping._tag).toBe('factored');
+    if (kf.damping._tag === 'factored' && kf.damping.lambda._tag === 'constant') expect(kf.damping.lambda.value / (1e-12 * 0.05 * 0.05)).toBeCloseTo(1, 10);
+    else throw new Error('expected a constant factored damping');
+    const lm = withVanishingDamping(example('hessian_free'));
+    expect(lm.damping._tag === 'levenberg_marquardt' && lm.damping.initial).toBe(1e-6);
+  });
+
+  it('with the damping as written, exact natural gradient is visibly not invariant (the damping term)', () => {
+    const ng = example('natural_gradient');
+    const c = { model: { shape: { inputDim: 3, hidden: [], activations: ['tanh', 'tanh'], outputDim: 2, likelihood: 'gaussian' }, n: 12, dataSeed: 5, paramSeed: 6 }, family: 'layer-affine', transformSeed: 9, lossScale: 1 } as const;
+    const vanishing = measureInvariance(ng, c as never);
+    const asWritten = measureInvariance({ ...ng, damping: { _tag: 'tikhonov', lambda: { _tag: 'constant', value: 1 } } }, c as never, { damping: 'as-written' });
+    expect(vanishing.gap).toBeLessThan(1e-2);
+    expect(asWritten.gap).toBeGreaterThan(10 * vanishing.gap);
+  });
+
+  it('a spec the engine cannot run is reported, not scored', () => {
+    const r = checkProperty(reparametrizationInvariance(example('shampoo'), 'elementwise'), { numRuns: 1, seed: 1 });
+    expect(r.holds).toBe(false);
+    expect(r.error).toMatch(/cannot solve/);
+  });
 });

@@ -28,6 +28,7 @@ export interface NativeAddon {
   rowSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   cholesky(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
   spdInverse(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
+  symEig(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): boolean;
   info(): { isa: string; threads: number; mr: number; nr: number };
   setIsa(name: string): boolean;
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { nativeCholesky, nativeSpdInverse, nativeLinalgAvailable } from '../../src/backend/linalg.js';
+import { nativeCholesky, nativeSpdInverse, nativeLinalgAvailable, nativeSymmetricEigen } from '../../src/backend/linalg.js';
 
 function data(n: number, seed: number): Float64Array {
   const out = new Float64Array(n);
@@ -67,6 +67,39 @@ describe.skipIf(!nativeLinalgAvailable())('native float64 Cholesky / SPD inverse
     const s = nativeSpdInverse(a, 2, 0.5); // still indefinite: −1 + 0.5 < 0
     expect(s.ok).toBe(false);
     expect(nativeSpdInverse(a, 2, 1.5).ok).toBe(true); // −1 + 1.5 > 0
+  });
+
+  for (const n of [1, 2, 7, 70, 129]) {
+    it(`symmetric eigen: A V = V Λ, Vᵀ V = I, ascending, n = ${n}`, () => {
+      // An indefinite symmetric matrix: gram − 0.3 I has eigenvalues of both signs.
+      const a = Float64Array.from(gram(n, 100 + n), (v, idx) => (idx % (n + 1) === 0 ? v - 0.3 : v));
+      const r = nativeSymmetricEigen(a, n);
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      const av = matmul(a, r.vectors, n);
+      let resid = 0, orth = 0, scale = 0;
+      for (const v of a) scale = Math.max(scale, Math.abs(v));
+      const vt = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vt[i * n + j] = r.vectors[j * n + i]!;
+      const g = matmul(vt, r.vectors, n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          resid = Math.max(resid, Math.abs(av[i * n + j]! - r.vectors[i * n + j]! * r.values[j]!));
+          orth = Math.max(orth, Math.abs(g[i * n + j]! - (i === j ? 1 : 0)));
+        }
+      expect(resid / scale).toBeLessThan(1e-12);
+      expect(orth).toBeLessThan(1e-12);
+      for (let i = 1; i < n; i++) expect(r.values[i]!).toBeGreaterThanOrEqual(r.values[i - 1]!);
+      // trace is preserved: Σλ = Σ A_ii
+      let tr = 0, sl = 0;
+      for (let i = 0; i < n; i++) { tr += a[i * (n + 1)]!; sl += r.values[i]!; }
+      expect(Math.abs(tr - sl)).toBeLessThan(1e-10 * Math.max(1, Math.abs(tr)));
+    });
+  }
+
+  it('symmetric eigen of a diagonal matrix returns its sorted diagonal (closed form)', () => {
+    const r = nativeSymmetricEigen(Float64Array.from([3, 0, 0, 0, -1, 0, 0, 0, 2]), 3);
+    expect(r.ok && Array.from(r.values)).toEqual([-1, 2, 3]);
   });
 
   it('rejects a wrongly sized matrix with a message', () => {

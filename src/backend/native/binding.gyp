@@ -4,6 +4,7 @@
       "target_name": "geodesic_native",
       "sources": [
         "src/addon.cc",
+        "src/eigen.cc",
         "src/kernels_avx512.cc",
         "src/kernels_avx2.cc",
         "src/kernels_generic.cc"

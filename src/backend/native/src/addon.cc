@@ -94,6 +94,9 @@ class Pool {
 static Pool* g_pool = nullptr;  // leaked on purpose: detached workers outlive static destructors
 static const KernelSet* g_k = nullptr;
 
+void pool_run(int ntasks, const std::function<void(int)>& f) { g_pool->run(ntasks, f); }
+bool sym_eig(const KernelSet* ks, const double* A, long n, double* values, double* vectors);
+
 static bool isa_available(const std::string& name) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -462,6 +465,28 @@ static napi_value SpdInverse(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// symEig(A, n, values, vectors) -> boolean: A = V diag(values) V^T, values ascending,
+// vectors row-major with eigenvectors in columns. False if QL did not converge.
+static napi_value SymEig(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  double *A, *vals, *vecs;
+  size_t la, lv, lw;
+  long n;
+  if (!get_f64(env, a[0], &A, &la, "A") || !get_long(env, a[1], &n, "n") || !get_f64(env, a[2], &vals, &lv, "values") ||
+      !get_f64(env, a[3], &vecs, &lw, "vectors"))
+    return nullptr;
+  if (la < (size_t)(n * n) || lv < (size_t)n || lw < (size_t)(n * n)) {
+    napi_throw_range_error(env, nullptr, "geodesic-native: symEig arrays too short");
+    return nullptr;
+  }
+  const bool ok = sym_eig(g_k, A, n, vals, vecs);
+  napi_value r;
+  CHECK(napi_get_boolean(env, ok, &r));
+  return r;
+}
+
 // ------------------------------------------------------------------ info / isa
 static napi_value Info(napi_env env, napi_callback_info) {
   napi_value o, isa, threads, mr, nr;
@@ -498,7 +523,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback cb;
   } fns[] = {{"gemm", Gemm}, {"unary", Unary}, {"unaryGrad", UnaryGrad}, {"colSum", ColSum},
-             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse}, {"info", Info}, {"setIsa", SetIsa}};
+             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse}, {"symEig", SymEig}, {"info", Info}, {"setIsa", SetIsa}};
   for (auto& f : fns) {
     napi_value fn;
     CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));

@@ -30,6 +30,7 @@ export const commands: Readonly<Record<string, CommandModule>> = {
   explain,
   inspect,
   train,
+  prove: lazy('property-test optimizer theory on a spec (invariance, KL step, Fisher = GGN, descent, reductions)', () => import('./prove.js')),
 };
 
 function version(): string {

@@ -20,7 +20,7 @@ export interface NativeAddon {
   gemm(
     A: Float32Array, B: Float32Array, C: Float32Array, bias: Float32Array | null,
     batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
-    strideA: number, strideB: number, act: number, alpha: number,
+    strideA: number, strideB: number, act: number, alpha: number, symmetric?: boolean,
   ): void;
   unary(op: number, x: Float32Array, y: Float32Array): void;
   unaryGrad(op: number, t: Float32Array, dy: Float32Array, dx: Float32Array): void;
@@ -96,8 +96,10 @@ function makeBatchMatMul(addon: NativeAddon, fallback: KernelFn): KernelFn {
     if (batch * m * n === 0 || batch * m * k === 0 || batch * k * n === 0) return fallback(args);
     const h = heap(args.backend);
     const out = h.backend.makeOutput([...batchShape, m, n], 'float32');
+    // XᵀX or XXᵀ of one tensor (K-FAC's factor statistics): symmetric, about half the work.
+    const symmetric = a.dataId === b.dataId && transposeA !== transposeB;
     addon.gemm(h.view(a), h.view(b), h.view(out), null, batch, m, n, k, transposeA, transposeB,
-      batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, ACT.linear, 0);
+      batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, ACT.linear, 0, symmetric);
     return out;
   };
 }

@@ -73,6 +73,20 @@ describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backe
             }
     });
 
+    it(`XᵀX and XXᵀ of one tensor (symmetric path) (${isa})`, async () => {
+      addon!.setIsa(isa);
+      for (const [rows, cols] of [[50, 130], [201, 97], [3, 1]] as const)
+        for (const batch of [[], [2]])
+          for (const ta of [true, false]) {
+            const shape = [...batch, rows, cols];
+            const f = () => {
+              const x = tf.tensor(data(tf.util.sizeFromShape(shape), 50 + rows), shape);
+              return tf.matMul(x, x, ta, !ta);
+            };
+            expect(err(await on('native', f), await on('cpu', f)), JSON.stringify({ isa, shape, ta })).toBeLessThan(1e-5);
+          }
+    });
+
     it(`fused matMul with bias and activation (${isa})`, async () => {
       addon!.setIsa(isa);
       const m = 33, n = 40, k = 17;

@@ -198,10 +198,25 @@ struct Task {
   long b, m0, m1, n0, n1;
 };
 
-// gemm(A, B, C, bias|null, batch, m, n, k, transA, transB, strideA, strideB, act, alpha)
+// Symmetric product (A and B the same data with op(B) = op(A)^T, so C = C^T, m == n): compute
+// block rows [r0,r1) x columns [0,r1) only (about half the flops) and mirror the part right of
+// the diagonal block. Tasks write disjoint parts of C, so no synchronisation is needed.
+static void gemm_symmetric(const KernelSet* ks, const GemmArgs& g, const float* A, const float* B, float* C) {
+  const long n = g.n, R = 96;
+  const long nblocks = (n + R - 1) / R;
+  g_pool->run((int)nblocks, [&](int t) {
+    const long b = nblocks - 1 - t;  // largest blocks first: better balance with dynamic claiming
+    const long r0 = b * R, r1 = std::min(n, r0 + R);
+    ks->gemm_region(g, A, B, C, r0, r1, 0, r1);
+    for (long i = r0; i < r1; i++)
+      for (long j = 0; j < r0; j++) C[j * n + i] = C[i * n + j];
+  });
+}
+
+// gemm(A, B, C, bias|null, batch, m, n, k, transA, transB, strideA, strideB, act, alpha[, symmetric])
 static napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value a[14];
+  size_t argc = 15;
+  napi_value a[15];
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
   if (argc < 14) {
     napi_throw_type_error(env, nullptr, "geodesic-native: gemm expects 14 arguments");
@@ -224,6 +239,15 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
       too_short(env, C, (size_t)(batch * m * n), "C") || (bias.data != nullptr && too_short(env, bias, (size_t)n, "bias")))
     return nullptr;
 
+  const bool symmetric = argc >= 15 && get_bool(env, a[14]);
+  if (symmetric) {
+    if (m != n || bias.data != nullptr || act != ACT_LINEAR || g.transA == g.transB) {
+      napi_throw_range_error(env, nullptr, "geodesic-native: symmetric gemm needs m == n, op(B) = op(A)^T, no bias, linear");
+      return nullptr;
+    }
+    for (long b = 0; b < batch; b++) gemm_symmetric(g_k, g, A.data + b * sa, B.data + b * sb, C.data + b * m * n);
+    return nullptr;
+  }
   const int T = g_pool->threads();
   const double flops = 2.0 * batch * m * n * k;
   std::vector<Task> tasks;

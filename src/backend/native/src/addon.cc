@@ -370,14 +370,20 @@ static const long NB = 32;
 static bool potrf(const KernelSet* ks, const double* A, long n, double damping, double* L) {
   for (long i0 = 0; i0 < n; i0 += NB) {
     const long i1 = std::min(n, i0 + NB);
-    // Columns left of the block: L_ij for all rows of the block, j < i0.
-    for (long j = 0; j < i0; j++) {
-      const double* Lj = L + j * n;
-      for (long i = i0; i < i1; i++) {
-        double* Li = L + i * n;
-        Li[j] = (A[i * n + j] - ks->dot_d(Li, Lj, j)) / Lj[j];
+    // Columns left of the block: L_ij for all rows of the block, j < i0. Rows are independent
+    // here, so they are split over the pool (each task walks j for its rows, reading L_j).
+    const long rows = i1 - i0;
+    const int tasks = (i0 >= 64 && rows >= 4) ? 4 : 1;
+    g_pool->run(tasks, [&](int t) {
+      const long r0 = i0 + rows * t / tasks, r1 = i0 + rows * (t + 1) / tasks;
+      for (long j = 0; j < i0; j++) {
+        const double* Lj = L + j * n;
+        for (long i = r0; i < r1; i++) {
+          double* Li = L + i * n;
+          Li[j] = (A[i * n + j] - ks->dot_d(Li, Lj, j)) / Lj[j];
+        }
       }
-    }
+    });
     // The diagonal block.
     for (long i = i0; i < i1; i++) {
       double* Li = L + i * n;

@@ -30,7 +30,7 @@ export const spec: CommandSpec = {
     'Problems: mnist-autoencoder, mnist-mlp, logistic, teacher-student, linear-gaussian, csv:PATH.\n' +
     'Exit status: 0 done, 1 spec/problem/training error, 2 usage error, 130 interrupted.',
   flags: {
-    optimizer: { type: 'string', value: 'NAME', doc: 'optimizer block to use (needed when SPEC defines several)' },
+    optimizer: { type: 'string', value: 'NAME', doc: 'optimizer block to use (default: the only one, or the one named after the file)' },
     problem: { type: 'string', value: 'P', doc: 'problem to train on (required)' },
     steps: { type: 'string', value: 'N', doc: 'optimizer steps', default: '100' },
     batch: { type: 'string', value: 'B', doc: 'minibatch size', default: '100' },
@@ -65,6 +65,10 @@ function pickOptimizer(opts: readonly OptimizerSpec[], file: string, wanted: str
   const own = opts.filter((o) => path.normalize(o.span.file) === path.normalize(file));
   const candidates = own.length > 0 ? own : opts;
   if (candidates.length === 1) return E.right(candidates[0]!);
+  // Several blocks: the one named after the file (kfac.optim → kfac) is the default.
+  const base = path.basename(file).replace(/\.optim$/, '');
+  const named = candidates.find((o) => o.name === base);
+  if (named !== undefined) return E.right(named);
   return E.left(`${file} defines ${candidates.length} optimizers (${candidates.map((o) => o.name).join(', ')}); choose one with --optimizer NAME`);
 }
 

@@ -62,6 +62,12 @@ describe('geodesic train', () => {
     expect(await run([two, '--optimizer', 'b', '--problem', 'logistic', '--steps', '2', '--backend', 'cpu', '--train-size', '100'])).toBe(0);
     c.restore();
     expect(c.out()).toMatch(/optimizer\s+b/);
+    // The block named after the file is the default.
+    const named = write('b.optim', fs.readFileSync(two, 'utf8'));
+    c = capture();
+    expect(await run([named, '--problem', 'logistic', '--steps', '2', '--backend', 'cpu', '--train-size', '100'])).toBe(0);
+    c.restore();
+    expect(c.out()).toMatch(/optimizer\s+b/);
   });
 
   it('usage errors exit 2 with a one-line cause; spec and problem errors exit 1', async () => {

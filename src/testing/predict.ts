@@ -26,6 +26,12 @@ export const MIN_LOSS_SCALE = 0.05;
  */
 export const UNCLIPPED_KL_FLOOR = 0.5;
 
+/** The invariance property's tolerance on the gap (properties/invariance.ts). */
+export const INVARIANCE_TOLERANCE = 0.25;
+/** Largest cond(T) each family draws: elementwise scales in [¼, 4]; linear T with cond 16; layer-affine
+ * the Kronecker product of Ω̄ (cond 16, widened by the offset ω) and Φ (cond 16): ≥ 16². */
+export const MAX_COND_T: Readonly<Record<'elementwise' | 'layer-affine' | 'linear', number>> = { elementwise: 16, linear: 16, 'layer-affine': 256 };
+
 /** Largest parameter count of the generated invariance models (one dense layer, 4 → 3). */
 export const MAX_TEST_PARAMS = 4 * 3 + 3;
 
@@ -120,10 +126,20 @@ function lossExponent(e: CurvatureExpr, kFisher: number): number | string {
     case 'Structure':
       return lossExponent(e.of, kFisher);
     case 'Sum': {
-      const ks = e.terms.filter((t) => !negligibleIdentity(t)).map((t) => lossExponent(t, kFisher));
-      const bad = ks.find((k) => typeof k === 'string');
+      // An added ε·I is negligible against a term scaling as c^k only if ε ≤ NEGLIGIBLE_IDENTITY·c_min^k
+      // (RMSProp's ε inside the square root is not, for c = 0.05: ε = 1e-7 vs c²g² ~ 1e-7).
+      const isIdentity = (t: CurvatureExpr) => (t._tag === 'Atom' && t.name === 'identity') || (t._tag === 'Scale' && t.of._tag === 'Atom' && t.of.name === 'identity');
+      const rest = e.terms.filter((t) => !isIdentity(t)).map((t) => lossExponent(t, kFisher));
+      const bad = rest.find((k) => typeof k === 'string');
       if (bad !== undefined) return bad;
-      return new Set(ks).size === 1 ? (ks[0] as number) : `a sum of terms scaling as c^${[...new Set(ks)].join(', c^')}`;
+      const ks = [...new Set(rest as number[])];
+      if (ks.length > 1) return `a sum of terms scaling as c^${ks.join(', c^')}`;
+      const k = ks[0] ?? 0;
+      for (const t of e.terms.filter(isIdentity)) {
+        const w = t._tag === 'Scale' ? Math.abs(t.factor) : 1;
+        if (k !== 0 && w > NEGLIGIBLE_IDENTITY * MIN_LOSS_SCALE ** k) return `the added ${w}·I does not scale with c^${k} and is not negligible for c = ${MIN_LOSS_SCALE}`;
+      }
+      return k;
     }
     case 'Power': {
       const k = lossExponent(e.of, kFisher);
@@ -192,8 +208,13 @@ export function predictInvariance(plan: Plan, family: Family): Prediction {
   if (!plan.preconditioned) return { invariant: false, reason: 'Δ = −ηg with g ↦ Tᵀg: covariant only for orthogonal T' };
   const v = covariant(plan.curvature, family);
   if (!v.ok) return { invariant: false, reason: v.why };
-  if (plan.solver === 'cg' && (plan.cg?.maxIters ?? 0) < MAX_TEST_PARAMS)
-    return { invariant: false, reason: `truncated CG (${plan.cg?.maxIters} < P iterations): Krylov spaces are not covariant` };
+  if (plan.solver === 'cg') {
+    const cg = plan.cg ?? { maxIters: 0, tol: 0 };
+    if (cg.maxIters < MAX_TEST_PARAMS) return { invariant: false, reason: `truncated CG (${cg.maxIters} < P iterations): Krylov spaces are not covariant` };
+    const k = MAX_COND_T[family];
+    if (k * k * cg.tol > INVARIANCE_TOLERANCE)
+      return { invariant: false, reason: `CG stops at a Euclidean residual ‖r‖ ≤ ${cg.tol}‖g‖: the truncation error, up to cond(T)²·tol = ${(k * k * cg.tol).toPrecision(2)}, exceeds the tolerance` };
+  }
   return { invariant: true, reason: plan.solver === 'cg' ? 'covariant curvature; CG runs to convergence (max_iters ≥ P)' : 'covariant curvature; step, momentum and averaging rules are invariant' };
 }
 

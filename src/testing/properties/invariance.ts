@@ -11,6 +11,7 @@ import { drawReparametrization, describeReparametrization, lossScaledGaussianDef
 import { runTrajectory } from '../run.js';
 import { lossScaleMode, withVanishingDamping } from '../planning.js';
 import type { PropertyWithMeasure } from './types.js';
+import { INVARIANCE_TOLERANCE } from '../predict.js';
 
 export type { PropertyWithMeasure } from './types.js';
 
@@ -112,7 +113,7 @@ export function measureInvariance(plan0: Plan, c: InvarianceCase, options: Invar
 
 /** The property "plan is invariant under family": holds iff gap ≤ tolerance on every generated case. */
 export function reparametrizationInvariance(plan: Plan, family: Family, options: InvarianceOptions = {}): PropertyWithMeasure<InvarianceCase, InvarianceMeasure> {
-  const tol = options.tolerance ?? 0.25;
+  const tol = options.tolerance ?? INVARIANCE_TOLERANCE;
     // Default: one dense layer. With a hidden layer the exact Fisher of these tiny tanh nets has
   // condition numbers ~10⁶ (measured), below float32 resolution, so the λ → 0 limit is not measurable.
   const arbitrary = arbInvarianceCase(family, familyShapeOptions(plan, family, options.shape ?? { maxHidden: 0 }));

@@ -120,7 +120,7 @@ async function runTable(args: { positionals: readonly string[]; runs: number; se
       specs.push(...r.right);
     }
   }
-  process.stdout.write(`invariance table: ${specs.length} optimizers × ${FAMILIES.length} families, ${args.runs} runs per cell predicted invariant (at least 25 where a failure is predicted), seed ${args.seed}\n`);
+  process.stdout.write(`invariance table: ${specs.length} optimizers × ${FAMILIES.length} families, ${args.runs} runs per cell predicted invariant (at least 100 where a failure is predicted), seed ${args.seed}\n`);
   process.stdout.write('cells: predicted/measured gap (✓ invariant, ✗ not, n/a not realisable, ! could not run; ≠ disagreement)\n\n');
   const rows = measureTable(specs, { runs: args.runs, seed: args.seed });
   process.stdout.write(renderTable(rows));

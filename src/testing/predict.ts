@@ -18,13 +18,6 @@ export interface Prediction {
 export const NEGLIGIBLE_IDENTITY = 1e-6;
 /** Smallest loss multiplier the loss-scale family draws (arbLossScale). */
 export const MIN_LOSS_SCALE = 0.05;
-/**
- * Premise about the generated models (random labels, unit-scale inputs), checked by
- * test/testing/premises.test.ts rather than assumed: the *unclipped* first update of the kl_trust
- * examples has ½ΔᵀFΔ ≥ UNCLIPPED_KL_FLOOR at c = 1. Under L ↦ cL it scales by c², so a trust region of
- * radius r ≤ c_min²·floor is active for every c drawn, and a clipped step is loss-scale invariant.
- */
-export const UNCLIPPED_KL_FLOOR = 0.5;
 
 /** The invariance property's tolerance on the gap (properties/invariance.ts). */
 export const INVARIANCE_TOLERANCE = 0.25;
@@ -186,13 +179,13 @@ function predictLossScale(plan: Plan): Prediction {
       return a === 0 ? { invariant: true, reason: `${dirText}; Armijo's test scales by c on both sides` } : { invariant: false, reason: `${dirText}; the line search starts at t = ${plan.step.initial}` };
     case 'kl':
       return kF === 0 ? { invariant: true, reason: 'kl(ε): ½ΔᵀFΔ = ε with F unchanged' } : { invariant: false, reason: 'kl(ε) normalised with the scaled GGN: Δ ↦ c^{-1/2}Δ' };
-    case 'kl_trust': {
-      if (pExp === 0) return { invariant: true, reason: `${pText}; clip or not, the same` };
-      const r = plan.step.radius._tag === 'constant' ? plan.step.radius.value : plan.step.radius.initial;
-      const activeBelow = MIN_LOSS_SCALE * MIN_LOSS_SCALE * UNCLIPPED_KL_FLOOR;
-      if (kF === 0 && r <= activeBelow) return { invariant: true, reason: `kl_trust radius ${r} ≤ c_min²·${UNCLIPPED_KL_FLOOR}: the clip is active for every c, ½ΔᵀFΔ = r with F unchanged` };
-      return { invariant: false, reason: `${pText}; the KL clip (radius ${r} > ${activeBelow}) is inactive for small c` };
-    }
+    case 'kl_trust':
+      // Clipped, ½ΔᵀFΔ = r with F unchanged would be invariant; but whether the clip is active depends
+      // on the model: the unclipped KL scales by c², and on the generated models it can be as small as
+      // ~0.1 at c = 1 (measured), so for small c the clip is inactive and p ↦ c^{pExp}·p shows.
+      return pExp === 0
+        ? { invariant: true, reason: `${pText}; clip or not, the same` }
+        : { invariant: false, reason: `${pText}; the KL clip (radius ${plan.step.radius._tag === 'constant' ? plan.step.radius.value : plan.step.radius.initial}) is inactive for small c on some models` };
     case 'quadratic_model':
       return kF === 1 ? { invariant: true, reason: 'α = gᵀd/dᵀGd with G ↦ cG: Δ invariant' } : { invariant: false, reason: 'α = gᵀd/dᵀFd with F unchanged: Δ ↦ cΔ' };
   }

@@ -34,7 +34,7 @@ export interface TableOptions {
   /** Runs for cells predicted invariant (every run must pass). */
   readonly runs: number;
   /** Runs for cells predicted NOT invariant: a counterexample must be found, which for mild
-   * violations (truncated CG, small ε) takes more cases. Default max(runs, 25); fast-check stops at
+   * violations (truncated CG, an inactive KL clip) takes more cases. Default max(runs, 100); fast-check stops at
    * the first failure, so this costs little where the failure is plain. */
   readonly failRuns?: number;
   readonly seed: number;
@@ -52,7 +52,7 @@ export function measureCell(s: PlannedSpec, family: Family, options: TableOption
   }
   try {
     const prop = reparametrizationInvariance(s.plan, family, options.invariance);
-    const numRuns = predicted.invariant ? options.runs : (options.failRuns ?? Math.max(options.runs, 25));
+    const numRuns = predicted.invariant ? options.runs : (options.failRuns ?? Math.max(options.runs, 100));
     const r = checkProperty(prop, { numRuns, seed: options.seed });
     if (r.error !== undefined) {
       return { ...base, measured: undefined, worstGap: NaN, counterexampleGap: undefined, counterexample: r.report, path: r.path, agrees: false, error: r.error };

@@ -23,12 +23,14 @@ const ENGINE_CANNOT_RUN: Readonly<Record<string, RegExp>> = {
 };
 
 /**
- * Open numerical deviation (docs/theory.md §5.1): K-FAC × layer-affine on *categorical* heads shows
- * gaps up to 0.40 at 25+ runs (0.005 worst on gaussian/bernoulli heads, asserted below), although the
- * Kronecker blocks are covariant. Tolerated only for these cells and only when measured invariance
- * fails; listed in the test output.
+ * Open deviations found only by large runs (docs/theory.md §5.1, §5.7), tolerated only in the
+ * direction "predicted invariant, measured not" and printed:
+ * - K-FAC × layer-affine on *categorical* heads: 0.087 worst at 25 runs, a 0.34 counterexample at 200
+ *   (gaussian/bernoulli heads stay small, asserted below), although the Kronecker blocks are covariant.
+ * - hessian_free × linear: the CG rule's cond(T)²·τ = 0.13 is an order-of-magnitude bound, not a sharp
+ *   one; a 200-run measurement found 0.265 on a saturating categorical model.
  */
-const KNOWN_DEVIATIONS = new Set(['kfac × layer-affine']);
+const KNOWN_DEVIATIONS = new Set(['kfac × layer-affine', 'hessian_free × linear']);
 
 let rows: TableRow[] = [];
 
@@ -104,7 +106,7 @@ describe('the invariance table (predicted vs measured)', () => {
 describe('K-FAC × layer-affine on non-softmax heads (the deviation above is categorical-only)', () => {
   it('holds with gaussian and bernoulli heads', () => {
     const kfac = planOrThrow(planFile('examples/kfac.optim'), 'kfac');
-    const r = checkProperty(reparametrizationInvariance(kfac, 'layer-affine', { shape: { maxHidden: 0, likelihoods: ['gaussian', 'bernoulli'] } }), { numRuns: Math.max(RUNS, 8), seed: SEED });
+    const r = checkProperty(reparametrizationInvariance(kfac, 'layer-affine', { shape: { maxHidden: 0, likelihoods: ['gaussian', 'bernoulli'] } }), { numRuns: 25, seed: SEED });
     expect(r.holds, r.report).toBe(true);
     expect(r.worst).toBeLessThan(0.05);
   });

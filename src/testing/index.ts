@@ -9,6 +9,9 @@
 export { allClose, compareClose, expectAllClose, defaultTolerance, FLOAT64_TOLERANCE, toHost, type Tolerance, type CloseReport, type Numeric } from './allclose.js';
 export { expectNoLeak, expectNoLeakAsync, TensorLeakError, type LeakOptions } from './memory.js';
 export * from './arbitraries/models.js';
+export { arbSpecParts, arbSpecText, arbPlan, specText, type SpecParts } from './arbitraries/specs.js';
+/** The language's syntax-level generators (ASTs, valid or not): arbFileAst, arbOptimizer, arbExpr, … */
+export * as astArbitraries from './arbitraries/ast.js';
 export { modelDef, initialParams, hostBatch, toBatch, toParams, fromParams, describeShape, type ModelShape, type ModelCase, type HostBatch } from './cases.js';
 export {
   FAMILIES,

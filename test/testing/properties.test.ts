@@ -3,6 +3,7 @@
  * the predicted outcome asserted — including the predicted failures, found and shrunk by fast-check.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkProperty,
@@ -18,6 +19,11 @@ import {
   reducesTo,
   solverLaws,
   expectNoLeak,
+  arbPlan,
+  arbModelCase,
+  FAMILIES,
+  predictInvariance,
+  measureDescent,
 } from '../../src/testing/index.js';
 
 const RUNS = Number(process.env.GEODESIC_THEORY_RUNS ?? 4);
@@ -125,5 +131,27 @@ describe('solverLaws', () => {
     const r = checkProperty(solverLaws(5), { numRuns: 50, seed: SEED });
     expect(r.holds, r.report).toBe(true);
     expect(r.worst).toBeLessThan(1e-10);
+  });
+});
+
+describe('generated specs (arbPlan: valid spec text → check → plan)', () => {
+  it('every generated spec checks and plans, and the predictor decides every family', () => {
+    fc.assert(
+      fc.property(arbPlan, (plan) => {
+        for (const f of FAMILIES) {
+          const p = predictInvariance(plan, f);
+          if (p.reason.length === 0) return false;
+        }
+        return true;
+      }),
+      { numRuns: 60, seed: SEED },
+    );
+  });
+  it('descent holds for generated specs with SPD metrics (damped fisher/ggn/empirical-fisher structures)', () => {
+    const spd = arbPlan.filter((p) => p.preconditioned && p.damping._tag === 'tikhonov');
+    fc.assert(
+      fc.property(spd, arbModelCase({ maxHidden: 0 }), (plan, c) => measureDescent(plan, c).cosine > 0),
+      { numRuns: Math.min(RUNS * 5, 40), seed: SEED },
+    );
   });
 });

@@ -1,1 +1,3 @@
 export * from './models.js';
+export * from './specs.js';
+export * as ast from './ast.js';

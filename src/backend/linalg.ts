@@ -7,6 +7,7 @@
  * addon is missing.
  */
 import { loadNative, type NativeAddon } from './native.js';
+import type { DenseKernels } from '../solvers/kernels.js';
 
 export type LinalgResult =
   | { readonly ok: true; readonly value: Float64Array }
@@ -70,4 +71,29 @@ export function nativeSymmetricEigen(a: Float64Array, n: number): EigResult {
   return ad.fns.symEig(a, n, values, vectors)
     ? { ok: true, values, vectors }
     : { ok: false, reason: 'symmetric eigendecomposition did not converge (NaN/Inf in the matrix?)' };
+}
+
+/**
+ * The native routines as src/solvers dense kernels (registered by select.ts when the native
+ * backend is active), or undefined when the addon is not built. Each kernel declines (undefined)
+ * on failure, so the JS solvers produce the diagnostics.
+ */
+export function nativeDenseKernels(): DenseKernels | undefined {
+  const ad = addon();
+  if (!ad.ok) return undefined;
+  return {
+    name: `native (${ad.fns.info().isa})`,
+    cholesky: (a, n, damping) => {
+      const r = nativeCholesky(a, n, damping);
+      return r.ok ? r.value : undefined;
+    },
+    spdInverse: (a, n, damping) => {
+      const r = nativeSpdInverse(a, n, damping);
+      return r.ok ? r.value : undefined;
+    },
+    symmetricEigen: (a, n) => {
+      const r = nativeSymmetricEigen(a, n);
+      return r.ok ? { values: r.values, vectors: r.vectors } : undefined;
+    },
+  };
 }

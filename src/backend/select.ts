@@ -13,6 +13,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { activateWasm } from './wasm.js';
 import { installMatmulFix } from './matmulFix.js';
 import { installNativeKernels, loadNative, nativeKernelsInstalled, uninstallNativeKernels } from './native.js';
+import { nativeDenseKernels } from './linalg.js';
+import { setDenseKernels } from '../solvers/kernels.js';
 
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'native', 'wasm', 'cpu', 'tensorflow'];
@@ -44,14 +46,18 @@ async function useWasm(withNative: boolean): Promise<{ ok: true; isa: string; th
   installMatmulFix();
   if (!withNative) {
     uninstallNativeKernels();
+    setDenseKernels(null);
     return { ok: false, reason: 'native kernels not requested' };
   }
   const loaded = loadNative();
   if (!loaded.ok) {
     uninstallNativeKernels();
+    setDenseKernels(null);
     return { ok: false, reason: loaded.reason };
   }
   installNativeKernels(loaded.addon);
+  // float64 Cholesky / SPD inverse / eigendecomposition for src/solvers (factor inversions)
+  setDenseKernels(nativeDenseKernels() ?? null);
   const info = loaded.addon.info();
   return { ok: true, isa: info.isa, threads: info.threads };
 }
@@ -64,6 +70,7 @@ export async function selectBackend(name: BackendName): Promise<BackendChoice> {
   switch (name) {
     case 'cpu': {
       uninstallNativeKernels();
+      setDenseKernels(null);
       await tf.setBackend('cpu');
       await tf.ready();
       return { name: 'cpu', reason: 'requested' };
@@ -71,6 +78,7 @@ export async function selectBackend(name: BackendName): Promise<BackendChoice> {
     case 'tensorflow': {
       const t = await tryTensorflow();
       if (!t.ok) throw new Error(`geodesic: backend 'tensorflow' requested but ${t.reason}`);
+      setDenseKernels(null);
       return { name: 'tensorflow', reason: 'requested' };
     }
     case 'wasm': {
@@ -84,7 +92,10 @@ export async function selectBackend(name: BackendName): Promise<BackendChoice> {
     }
     case 'auto': {
       const t = await tryTensorflow();
-      if (t.ok) return { name: 'tensorflow', reason: 'auto: tfjs-node loaded' };
+      if (t.ok) {
+        setDenseKernels(null);
+        return { name: 'tensorflow', reason: 'auto: tfjs-node loaded' };
+      }
       const n = await useWasm(true);
       if (n.ok) return { name: 'native', reason: `auto: ${t.reason}; using wasm + C++ kernels (${n.isa}, ${n.threads} threads)` };
       return { name: 'wasm', reason: `auto: ${t.reason}; native kernels unavailable (${n.reason}); using wasm with the transposed-matmul fix` };

@@ -8,6 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { checkSquare, firstNonFinite, invalidInput, type SolverError } from './errors.js';
+import { denseKernels } from './kernels.js';
 
 export interface CholeskyOptions {
   /** Retries with growing diagonal jitter after the first failure (default 6: jitter up to 1e-5·mean|diag|). */
@@ -92,6 +93,10 @@ export const cholesky = (A: Float64Array, n: number, options: CholeskyOptions = 
     meanDiag /= n;
     const base = 1e-10 * (meanDiag > 0 ? meanDiag : 1);
     const warnings: string[] = [];
+    // A registered accelerated kernel (src/solvers/kernels.ts) answers the common, PD case; any
+    // failure goes through the JS path below for its jitter retries and diagnostics.
+    const fast = denseKernels().cholesky?.(S, n, 0);
+    if (fast !== undefined) return E.right({ L: fast, jitter: 0, warnings });
     let first = choleskyRaw(S, n, 0);
     if ('L' in first) return E.right({ L: first.L, jitter: 0, warnings });
     let jitter = 0;
@@ -356,7 +361,14 @@ const tql2 = (n: number, W: Float64Array, d: Float64Array, e: Float64Array): boo
  * row j the eigenvector of values[j] (the cheaper layout for products; `symmetricEigen` transposes).
  */
 export const symmetricEigenRows = (A: Float64Array, n: number): E.Either<SolverError, { values: Float64Array; rows: Float64Array }> =>
-  E.chain((W: Float64Array) => {
+  E.chain((W: Float64Array): E.Either<SolverError, { values: Float64Array; rows: Float64Array }> => {
+    const fast = denseKernels().symmetricEigen?.(W, n);
+    if (fast !== undefined && firstNonFinite(fast.values) < 0 && firstNonFinite(fast.vectors) < 0) {
+      const rows = new Float64Array(n * n);
+      const v = fast.vectors;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rows[j * n + i] = v[i * n + j]!;
+      return E.right({ values: fast.values, rows });
+    }
     const d = new Float64Array(n);
     const e = new Float64Array(n);
     if (!tred2tql2(n, W, d, e) || firstNonFinite(d) >= 0 || firstNonFinite(W) >= 0) {

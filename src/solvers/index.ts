@@ -11,3 +11,5 @@ export * from './cg.js';
 export * from './kronecker.js';
 export * from './woodbury.js';
 export * from './lbfgs.js';
+export * from './spd.js';
+export * from './kernels.js';

@@ -5,12 +5,16 @@
  *   exact:    (A⊗G + λI)⁻¹ vec(V) = vec(Q_A [(Q_Aᵀ V Q_G) ⊘ (s_A s_Gᵀ + λ)] Q_Gᵀ)
  *   factored: (A + π√λ I)⁻¹ V (G + √λ/π I)⁻¹, π = sqrt((tr A / nA) / (tr G / nG))
  *             (Martens & Grosse 2015 §6.3).
+ * Factored damping needs no eigendecomposition: `kroneckerFactoredInverse` computes the two damped
+ * SPD inverses once (Cholesky, host float64; a registered native kernel when available) and
+ * `kroneckerFactoredSolve` applies them with two matmuls. Exact damping needs the eigenbases.
  * Invalid requests (indefinite damped system, zero trace for π) throw a SolverException.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { powerOfEigenvalues, symmetricEigenRows } from './dense.js';
 import { SolverException, type SolverError } from './errors.js';
+import { spdInverse } from './spd.js';
 
 export type KroneckerDamping = 'exact' | 'factored';
 
@@ -36,6 +40,11 @@ const columnsTensor = (rows: Float64Array, n: number): tf.Tensor2D => {
   const out = new Float32Array(n * n);
   for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out[i * n + j] = rows[j * n + i]!;
   return tf.tensor2d(out, [n, n]);
+};
+
+const unwrap = <T>(r: E.Either<SolverError, T>): T => {
+  if (E.isLeft(r)) throw new SolverException(r.left);
+  return r.right;
 };
 
 const trace = (M: Float64Array, n: number): number => {
@@ -87,28 +96,33 @@ export const kroneckerFactorsEigen = (A: Float64Array, nA: number, G: Float64Arr
   return r.right;
 };
 
-const unwrap = <T>(r: E.Either<SolverError, T>): T => {
-  if (E.isLeft(r)) throw new SolverException(r.left);
-  return r.right;
-};
-
-/** π of the factored damping, and the per-factor damping (π√λ, √λ/π). */
-export const factoredDamping = (eig: KroneckerEigen, lambda: number): { pi: number; lambdaA: number; lambdaG: number } => {
+/** π of the factored damping from the factors' traces, and the per-factor damping (π√λ, √λ/π). */
+export const tryFactoredDampingOf = (
+  traceA: number,
+  nA: number,
+  traceG: number,
+  nG: number,
+  lambda: number,
+): E.Either<SolverError, { pi: number; lambdaA: number; lambdaG: number }> => {
   if (!(lambda >= 0) || !Number.isFinite(lambda)) {
-    throw new SolverException({ _tag: 'InvalidInput', message: `kronecker: factored damping needs a finite λ ≥ 0, got ${lambda}` });
+    return E.left({ _tag: 'InvalidInput', message: `kronecker: factored damping needs a finite λ ≥ 0, got ${lambda}` });
   }
-  const meanA = eig.traceA / eig.nA;
-  const meanG = eig.traceG / eig.nG;
+  const meanA = traceA / nA;
+  const meanG = traceG / nG;
   if (!(meanA > 0) || !(meanG > 0)) {
-    throw new SolverException({
+    return E.left({
       _tag: 'Singular',
       message: `kronecker: factored damping needs positive factor traces (tr A / nA = ${meanA}, tr G / nG = ${meanG})`,
     });
   }
   const pi = Math.sqrt(meanA / meanG);
   const r = Math.sqrt(lambda);
-  return { pi, lambdaA: pi * r, lambdaG: r / pi };
+  return E.right({ pi, lambdaA: pi * r, lambdaG: r / pi });
 };
+
+/** π of the factored damping, and the per-factor damping (π√λ, √λ/π). */
+export const factoredDamping = (eig: KroneckerEigen, lambda: number): { pi: number; lambdaA: number; lambdaG: number } =>
+  unwrap(tryFactoredDampingOf(eig.traceA, eig.nA, eig.traceG, eig.nG, lambda));
 
 /** The nA×nG grid of (s_A[i] s_G[j] + λ)^p ('exact') or (s_A[i] + λ_A)^p (s_G[j] + λ_G)^p ('factored'). */
 export const kroneckerEigenvalueGrid = (eig: KroneckerEigen, p: number, lambda: number, mode: KroneckerDamping): Float64Array => {
@@ -191,4 +205,79 @@ export const kroneckerFactoredPowers = (
     const right = tf.matMul(tf.mul(eig.QG, tf.tensor1d(Float32Array.from(pg))), eig.QG, false, true) as tf.Tensor2D;
     return { left, right, pi };
   });
+};
+
+export interface KroneckerFactoredInverse {
+  readonly nA: number;
+  readonly nG: number;
+  readonly lambda: number;
+  readonly pi: number;
+  /** (A + π√λ I)⁻¹, [nA, nA] float32 tensor. */
+  readonly left: tf.Tensor2D;
+  /** (G + √λ/π I)⁻¹, [nG, nG] float32 tensor. */
+  readonly right: tf.Tensor2D;
+  /** Largest Cholesky jitter that had to be added to a damped factor (0 normally). */
+  readonly jitter: number;
+  readonly warnings: readonly string[];
+  dispose(): void;
+}
+
+const tensorOf = (M: Float64Array, n: number): tf.Tensor2D => tf.tensor2d(Float32Array.from(M), [n, n]);
+
+/**
+ * The π-corrected factored-damping inverses (A + π√λ I)⁻¹ and (G + √λ/π I)⁻¹, by SPD inverses
+ * (no eigendecomposition); Left if a damped factor is not positive definite or π is undefined.
+ * The tensors are created outside any tidy scope's reach only if the caller keeps them
+ * (`tf.keep`) — call it outside tf.tidy, or keep `left`/`right`.
+ */
+export const tryKroneckerFactoredInverse = (
+  A: Float64Array,
+  nA: number,
+  G: Float64Array,
+  nG: number,
+  lambda: number,
+): E.Either<SolverError, KroneckerFactoredInverse> => {
+  if (A.length !== nA * nA || G.length !== nG * nG) {
+    return E.left({ _tag: 'InvalidInput', message: `kronecker: factors must be ${nA}×${nA} and ${nG}×${nG}, got ${A.length} and ${G.length} entries` });
+  }
+  const d = tryFactoredDampingOf(trace(A, nA), nA, trace(G, nG), nG, lambda);
+  if (E.isLeft(d)) return d;
+  const { pi, lambdaA, lambdaG } = d.right;
+  const ia = spdInverse(A, nA, { damping: lambdaA });
+  if (E.isLeft(ia)) return E.left({ ...ia.left, message: `kronecker factor A + π√λ I (factored damping, π = ${pi.toPrecision(4)}): ${ia.left.message}` });
+  const ig = spdInverse(G, nG, { damping: lambdaG });
+  if (E.isLeft(ig)) return E.left({ ...ig.left, message: `kronecker factor G + √λ/π I (factored damping, π = ${pi.toPrecision(4)}): ${ig.left.message}` });
+  const left = tensorOf(ia.right.inverse, nA);
+  const right = tensorOf(ig.right.inverse, nG);
+  let disposed = false;
+  return E.right({
+    nA,
+    nG,
+    lambda,
+    pi,
+    left,
+    right,
+    jitter: Math.max(ia.right.jitter, ig.right.jitter),
+    warnings: [...ia.right.warnings, ...ig.right.warnings],
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      tf.dispose([left, right]);
+    },
+  });
+};
+
+/** As `tryKroneckerFactoredInverse`, throwing a SolverException. */
+export const kroneckerFactoredInverse = (A: Float64Array, nA: number, G: Float64Array, nG: number, lambda: number): KroneckerFactoredInverse =>
+  unwrap(tryKroneckerFactoredInverse(A, nA, G, nG, lambda));
+
+/** (A + π√λ I)⁻¹ V (G + √λ/π I)⁻¹ with the cached inverses (two matmuls). */
+export const kroneckerFactoredSolve = (inv: KroneckerFactoredInverse, V: tf.Tensor2D): tf.Tensor2D => {
+  if (V.rank !== 2 || V.shape[0] !== inv.nA || V.shape[1] !== inv.nG) {
+    throw new SolverException({
+      _tag: 'InvalidInput',
+      message: `kroneckerFactoredSolve: V must have shape [${inv.nA}, ${inv.nG}], got [${V.shape.join(', ')}]`,
+    });
+  }
+  return tf.tidy(() => tf.matMul(tf.matMul(inv.left, V), inv.right) as tf.Tensor2D);
 };

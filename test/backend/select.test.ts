@@ -62,3 +62,22 @@ describe('selectBackend', () => {
     else expect(tf.getBackend()).toBe('tensorflow');
   });
 });
+
+describe('selectBackend registers the float64 dense kernels of src/solvers', () => {
+  it('native registers the native Cholesky / SPD inverse / eigen; wasm and cpu restore the JS ones', async () => {
+    const { denseKernels, JS_KERNELS } = await import('../../src/solvers/kernels.js');
+    const { nativeLinalgAvailable } = await import('../../src/backend/linalg.js');
+    await selectBackend('wasm');
+    expect(denseKernels()).toBe(JS_KERNELS);
+    if (nativeLinalgAvailable()) {
+      await selectBackend('native');
+      const k = denseKernels();
+      expect(k.name).toMatch(/^native/);
+      expect(k.cholesky && k.spdInverse && k.symmetricEigen).toBeTruthy();
+      // it answers: (diag(4, 9))⁻¹
+      expect(Array.from(k.spdInverse!(Float64Array.from([4, 0, 0, 9]), 2, 0)!)).toEqual([0.25, 0, 0, 1 / 9]);
+    }
+    await selectBackend('cpu');
+    expect(denseKernels()).toBe(JS_KERNELS);
+  });
+});

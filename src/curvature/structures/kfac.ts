@@ -4,18 +4,28 @@
  *   G = w Σ_r g_r g_rᵀ over the sample set's columns (w = 1/N exact, 1/(kN) sampled, 1/N empirical).
  * In geodesic's [in, out] row-major layout the W block is kron(A, G): (A⊗G) vec(V) = vec(A V G);
  * with 'separate' the bias block is G, with 'homogeneous' the joint [W; b] block is kron(Ā, G).
- * Factors live on the host in float64 (small: in² + out² per layer); eigendecompositions are
- * done once per refresh through src/solvers (kroneckerFactorsEigen), products run in tfjs.
+ * Factors live on the host in float64 (small: in² + out² per layer). A refresh computes only what
+ * its damping mode needs, through src/solvers: the eigenbases (kroneckerFactorsEigen) for exact
+ * damping, the two damped SPD inverses (kroneckerFactoredInverse) for factored damping; products
+ * run in tfjs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidy } from '../vec.js';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Params } from '../../model/types.js';
-import { kroneckerFactorsEigen, kroneckerSolve, symmetricPowerWithReport, SolverException, type KroneckerEigen } from '../../solvers/index.js';
+import {
+  kroneckerFactorsEigen,
+  kroneckerFactoredSolve,
+  kroneckerSolve,
+  symmetricPowerWithReport,
+  SolverException,
+  tryKroneckerFactoredInverse,
+  type KroneckerEigen,
+  type KroneckerFactoredInverse,
+} from '../../solvers/index.js';
 import { CurvatureError } from '../types.js';
 import { checkLambda, chooseSolver, numParamsOf, probe, report, type Op, type Shapes } from '../operator.js';
 import { cgSolve } from './free.js';
-import { spdInverse } from './spdInverse.js';
 import type { SampleSet } from '../samples.js';
 
 export type BiasMode = 'separate' | 'homogeneous';
@@ -102,6 +112,8 @@ const biasEigen = (eig: KroneckerEigen): KroneckerEigen => {
   };
 };
 
+const ONE = Float64Array.of(1);
+
 /** Splits / joins a layer's (W, b) for the homogeneous layout [W; b]. */
 const joinWb = (W: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.concat([W as tf.Tensor2D, tf.reshape(b, [1, -1])], 0) as tf.Tensor2D;
 const splitWb = (J: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
@@ -140,60 +152,37 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     }
     return eigs;
   };
-  /** Factored damping: (A + π√λI)⁻¹ and (G + √λ/π I)⁻¹ per block by Cholesky (no eigendecomposition), cached per λ. */
-  let factored: { lambda: number; layers: { W: [tf.Tensor2D, tf.Tensor2D]; b?: [number, tf.Tensor2D] }[]; warnings: string[] } | undefined;
-  const damped = (M: Float64Array, n: number, shift: number, what: string): { inv: Float64Array; warnings: string[] } => {
-    const Md = Float64Array.from(M);
-    for (let i = 0; i < n; i++) Md[i * n + i] = Md[i * n + i]! + shift;
-    const r = spdInverse(Md, n);
-    if (E.isLeft(r)) throw new CurvatureError(`${description}: factored damping: ${what}: ${r.left.message}`);
-    return { inv: r.right.inverse, warnings: r.right.warnings };
-  };
-  const meanTrace = (M: Float64Array, n: number) => {
-    let t = 0;
-    for (let i = 0; i < n; i++) t += M[i * n + i]!;
-    return t / n;
-  };
-  const piOf = (mA: number, mG: number): number => {
-    if (!(mA > 0) || !(mG > 0)) throw new CurvatureError(`${description}: factored damping needs positive factor traces (tr A / nA = ${mA}, tr G / nG = ${mG})`);
-    return Math.sqrt(mA / mG);
-  };
+  /**
+   * Factored damping: (A + π√λI)⁻¹ and (G + √λ/π I)⁻¹ per block by SPD inverses (src/solvers
+   * `kroneckerFactoredInverse`; no eigendecomposition), cached per λ. With a separate bias the bias
+   * block is kron([1], G) with its own π_b = sqrt(1 / (tr G / nG)).
+   */
+  let factored: { lambda: number; layers: { W: KroneckerFactoredInverse; b?: KroneckerFactoredInverse }[]; warnings: string[] } | undefined;
   const factoredInverses = (lambda: number) => {
     if (factored && factored.lambda === lambda) return factored;
     disposeFactored();
-    const r = Math.sqrt(lambda);
-    const warnings: string[] = [];
-    const made: tf.Tensor[] = [];
-    const keep = (a: Float64Array, n: number) => {
-      const t = tf.keep(tf.tensor2d(Float32Array.from(a), [n, n]));
-      made.push(t);
-      return t;
+    const made: KroneckerFactoredInverse[] = [];
+    const inverse = (A: Float64Array, nA: number, G: Float64Array, nG: number, what: string): KroneckerFactoredInverse => {
+      const r = tryKroneckerFactoredInverse(A, nA, G, nG, lambda);
+      if (E.isLeft(r)) throw new CurvatureError(`${description}: factored damping: ${what}: ${r.left.message}`);
+      tf.keep(r.right.left), tf.keep(r.right.right); // cached beyond any caller's tidy
+      made.push(r.right);
+      return r.right;
     };
     try {
       const layers = factors.layers.map((f, l) => {
-        const mG = meanTrace(f.G, f.nG);
-        const pi = piOf(meanTrace(f.A, f.nA), mG);
-        const A = damped(f.A, f.nA, pi * r, `layer ${l} A`);
-        const G = damped(f.G, f.nG, r / pi, `layer ${l} G`);
-        warnings.push(...A.warnings, ...G.warnings);
-        const out: { W: [tf.Tensor2D, tf.Tensor2D]; b?: [number, tf.Tensor2D] } = { W: [keep(A.inv, f.nA), keep(G.inv, f.nG)] };
-        if (factors.bias === 'separate') {
-          // the bias block is kron([1], G): π_b = sqrt(1 / (tr G / nG))
-          const pib = piOf(1, mG);
-          const Gb = damped(f.G, f.nG, r / pib, `layer ${l} G (bias)`);
-          out.b = [1 / (1 + pib * r), keep(Gb.inv, f.nG)];
-        }
-        return out;
+        const W = inverse(f.A, f.nA, f.G, f.nG, `layer ${l}`);
+        return factors.bias === 'separate' ? { W, b: inverse(ONE, 1, f.G, f.nG, `layer ${l} (bias)`) } : { W };
       });
-      factored = { lambda, layers, warnings };
+      factored = { lambda, layers, warnings: made.flatMap((m) => [...m.warnings]) };
       return factored;
     } catch (e) {
-      tf.dispose(made);
+      made.forEach((m) => m.dispose());
       throw e;
     }
   };
   const disposeFactored = () => {
-    if (factored) factored.layers.forEach((l) => tf.dispose([...l.W, ...(l.b ? [l.b[1]] : [])]));
+    if (factored) factored.layers.forEach((l) => (l.W.dispose(), l.b?.dispose()));
     factored = undefined;
   };
   const mv = (v: Params): Params =>
@@ -213,7 +202,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     });
   const memory = factors.layers.reduce((s, f) => s + f.nA * f.nA + f.nG * f.nG, 0);
   const mvFlops = factors.layers.reduce((s, f) => s + 2 * f.nA * f.nG * (f.nA + f.nG), 0);
-  // eigendecompositions (exact damping; ≈ 9n³ each); factored damping needs ≈ n³ per Cholesky inverse
+  // eigendecompositions (exact damping; ≈ 9n³ each); factored damping needs ≈ n³ per SPD inverse
   const refreshFlops = factors.layers.reduce((s, f) => s + 9 * (f.nA ** 3 + f.nG ** 3), 0);
   return {
     structure: 'kfac',
@@ -233,9 +222,8 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
           fi.layers.forEach((li, l) => {
             const W = v[2 * l]! as tf.Tensor2D;
             const b = v[2 * l + 1]!;
-            const [Ai, Gi] = li.W;
-            if (factors.bias === 'homogeneous') out.push(...splitWb(tf.matMul(tf.matMul(Ai, joinWb(W, b)), Gi)));
-            else out.push(tf.matMul(tf.matMul(Ai, W), Gi), tf.reshape(tf.mul(tf.matMul(tf.reshape(b, [1, -1]), li.b![1]), li.b![0]), [-1]));
+            if (factors.bias === 'homogeneous') out.push(...splitWb(kroneckerFactoredSolve(li.W, joinWb(W, b))));
+            else out.push(kroneckerFactoredSolve(li.W, W), tf.reshape(kroneckerFactoredSolve(li.b!, tf.reshape(b, [1, -1]) as tf.Tensor2D), [-1]));
           });
           return out;
         });

@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { tidy } from './vec.js';
 import * as M from '../model/index.js';
-import { fixedMatrix } from '../model/network.js';
 import type { Batch, ForwardPass, ModelDef, Params } from '../model/types.js';
 import type { CurvatureContext } from './types.js';
 import { CurvatureError } from './types.js';
@@ -58,39 +57,8 @@ export function createContext(def: ModelDef, params: Params, batch: Batch, optio
 /** Deterministic stream seeds derived from a context seed. */
 export const streamSeed = (seed: number, stream: number): number => (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0;
 
-/**
- * Per-example pre-activation gradients g_l = ∂(u·f)/∂z_l for per-example output cotangents u [N, out]:
- * the cotangent half of the model's backward pass only, skipping the weight-gradient products
- * (aᵀg per layer) and the first layer's input cotangent, which curvature statistics never use —
- * about half the FLOPs of `M.backward`. Same recursion as src/model/network.ts `backward`
- * (tested against it, and against dense oracles, in test/curvature).
- */
-export function preActivationGrads(ctx: CurvatureContext, u: tf.Tensor2D): tf.Tensor2D[] {
-  const { def, params } = ctx;
-  const fp = ctx.forward();
-  const first = def.layers.findIndex((l) => l.kind === 'dense');
-  const nDense = def.layers.filter((l) => l.kind === 'dense').length;
-  return tidy(() => {
-    // Backprop runs through the effective weights (T φ for layers with a paramMap).
-    const weights = M.hasParamMaps(def) ? M.effectiveParams(def, params) : params;
-    const out: tf.Tensor2D[] = new Array(nDense);
-    let g: tf.Tensor2D = u.clone();
-    let d = nDense - 1;
-    for (let i = def.layers.length - 1; i >= first; i--) {
-      const layer = def.layers[i]!;
-      if (layer.kind === 'dense') {
-        out[d] = g;
-        if (i > first) g = tf.matMul(g, weights[2 * d] as tf.Tensor2D, false, true);
-        d--;
-      } else if (layer.kind === 'activation') {
-        g = tf.mul(g, M.activationDerivative(layer.fn, fp.inputs[i]!, M.layerOutput(fp, i))) as tf.Tensor2D;
-      } else {
-        g = tf.matMul(g, fixedMatrix(layer), false, true);
-      }
-    }
-    return out;
-  });
-}
+/** Per-example pre-activation gradients for output cotangents u [N, out]: the model's cotangent-only backward. */
+const preActivationGrads = (ctx: CurvatureContext, u: tf.Tensor2D): tf.Tensor2D[] => M.preActivationGradients(ctx.def, ctx.params, ctx.forward(), u);
 
 const stackColumns = (cols: tf.Tensor2D[][]): tf.Tensor3D[] =>
   cols[0]!.map((_, l) => tidy(() => tf.stack(cols.map((c) => c[l]!)) as tf.Tensor3D));

@@ -2,7 +2,7 @@
 export type * from './types.js';
 export { paramInfo, numParams, outputDim, denseLayers, layerWidths, modelDefProblems, initParams, flattenParams, unflattenParams, toFloat64, fromFloat64, assertParamsShape, zerosLikeParams, disposeParams } from './layout.js';
 export type { DenseLayerInfo } from './layout.js';
-export { forward, backward, jvp, rForward, perExampleGrads, disposeForward, disposeBackward, layerOutput } from './network.js';
+export { forward, backward, preActivationGradients, jvp, rForward, perExampleGrads, disposeForward, disposeBackward, layerOutput } from './network.js';
 export { lossAndGradient, hessianVectorProduct, ggnVectorProduct } from './objective.js';
 export type { LossAndGradient } from './objective.js';
 export { perExampleLoss, meanLoss, predictiveMean, outputGradient, outputHessianVp, outputHessianSqrt, outputHessianSqrtFactor, sampleTargets, predictiveKL } from './likelihood.js';

@@ -112,8 +112,7 @@ describe('hessian atom', () => {
 });
 
 describe('cotangent-only backprop used for curvature statistics', () => {
-  it("equals the model's backward denseOutputGrads (every activation, a fixed linear layer)", async () => {
-    const { preActivationGrads } = await import('../../src/curvature/context.js');
+  it("M.preActivationGradients equals the model's backward denseOutputGrads (every activation, a fixed linear layer)", async () => {
     const { problemFor, kfacDense } = await import('./helpers.js');
     const def: M.ModelDef = {
       inputDim: 3,
@@ -133,7 +132,7 @@ describe('cotangent-only backprop used for curvature statistics', () => {
     const fp = p.ctx.forward();
     const u = M.outputGradient(def.likelihood, fp.output, p.batch.y);
     const before = tf.memory().numTensors;
-    const mine = preActivationGrads(p.ctx, u);
+    const mine = M.preActivationGradients(def, p.params, fp, u);
     expect(tf.memory().numTensors - before, 'only the returned tensors are new').toBe(mine.length);
     const bp = M.backward(def, p.params, fp, u);
     mine.forEach((g, l) => expect(Array.from(g.dataSync())).toEqual(Array.from(bp.denseOutputGrads[l]!.dataSync())));

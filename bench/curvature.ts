@@ -1,15 +1,23 @@
 /**
  * K-FAC cost on the 784-1000-500-250-30 tanh classifier at batch 1000.
  * Run: npx vite-node bench/curvature.ts [backend] [reps]   (backend: auto | native | wasm | cpu; default auto)
- * Prints median wall times (ms) of: the gradient (forward + backward), the sampled K-FAC statistics
- * on top of it (one backward of sampled labels + A, G factor products, copied to the host), the
- * factor eigendecompositions ("inversion", host float64) and one K-FAC solve; plus the numbers the
- * operator stores (no P×P matrix is formed).
+ * Prints median wall times (ms) of: the gradient (forward + backward), the backward alone, the
+ * sampled K-FAC statistics given the forward (one cotangent-only backward of sampled labels + the
+ * aᵀa, gᵀg products; on the backend, with an ema update, and as host float64 factors), the factor
+ * inversions at a refresh (factored damping: two damped SPD inverses per layer; exact damping:
+ * eigendecompositions; host float64, native kernels when the native backend is active) and one
+ * K-FAC solve of each kind; plus the numbers the operator stores (no P×P matrix is formed) and the
+ * load average.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as M from '../src/model/index.js';
 import * as C from '../src/curvature/index.js';
 import { selectBackend, type BackendName } from '../src/backend/select.js';
+import { atomOuter } from '../src/curvature/atoms.js';
+import { disposeOuter } from '../src/curvature/samples.js';
+import { disposeFactorTensors, kfacFactorTensorsOf } from '../src/curvature/structures/kfac.js';
+import { denseKernels } from '../src/solvers/index.js';
+import { loadavg, cpus } from 'node:os';
 
 const backend = (process.argv[2] ?? 'auto') as BackendName;
 const reps = Number(process.argv[3] ?? 5);
@@ -26,6 +34,7 @@ const time = (f: () => void, n: number): number[] => {
 };
 
 async function main(): Promise<void> {
+  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const choice = await selectBackend(backend);
   const sizes = [784, 1000, 500, 250, 30];
   const layers: M.LayerDef[] = [];
@@ -64,19 +73,54 @@ async function main(): Promise<void> {
   M.disposeForward(fp0);
   u0.dispose();
 
-  // 2. K-FAC statistics (sampled, k = 1) on top of a context whose forward pass is already done
-  let factors: C.KfacFactors | undefined;
-  const stats = (seed: number) => {
+  // 2. K-FAC statistics (sampled, k = 1) on top of a context whose forward pass is already done.
+  //    (a) as a running estimate keeps them: sampled labels, one cotangent-only backward, aᵀa and
+  //        gᵀg on the backend (float32; the wasm/native/cpu backends execute synchronously);
+  //    (b) the same plus an ema(0.95) update of the running factors (what an optimizer step pays);
+  //    (c) the public host-float64 factors (C.kfacFactors: (a) plus the copies to the host).
+  const withCtx = (seed: number, f: (ctx: C.OwnedContext) => void): number => {
     const ctx = C.createContext(def, params, batch, { seed });
     sync([ctx.forward().output]);
     const t0 = performance.now();
-    factors = C.kfacFactors(ctx, { bias: 'homogeneous', source: 'sampled', samples: 1 });
+    f(ctx);
     const dt = performance.now() - t0;
     ctx.dispose();
     return dt;
   };
-  stats(0);
-  const tStats = Array.from({ length: reps }, (_, i) => stats(i + 1));
+  const statsBackend = (ctx: C.OwnedContext) => {
+    const s = atomOuter({ name: 'fisher', sampled: 1 }, ctx)!;
+    if (s.kind !== 'samples') throw new Error('expected samples');
+    const f = kfacFactorTensorsOf(s, 'homogeneous');
+    disposeOuter(s);
+    sync([f.layers[f.layers.length - 1]!.G.t]);
+    disposeFactorTensors(f);
+  };
+  let factors: C.KfacFactors | undefined;
+  const statsHost = (ctx: C.OwnedContext) => {
+    factors = C.kfacFactors(ctx, { bias: 'homogeneous', source: 'sampled', samples: 1 });
+  };
+  const emaExpr: C.CurvatureExpr = {
+    _tag: 'Transform',
+    name: 'ema',
+    of: { _tag: 'Structure', name: 'kfac', of: { _tag: 'Atom', name: 'fisher', args: { sampled: 1 } }, args: { bias: 'homogeneous' } },
+    args: { decay: 0.95, debias: true },
+  } as C.CurvatureExpr;
+  const emaEst = C.createEstimator(emaExpr, def);
+  let emaState = emaEst.init(params);
+  {
+    const ctx0 = C.createContext(def, params, batch, { seed: 0 });
+    emaState = emaEst.update(emaState, ctx0);
+    ctx0.dispose();
+  }
+  const statsEma = (ctx: C.OwnedContext) => {
+    emaState = emaEst.update(emaState, ctx);
+  };
+  withCtx(0, statsBackend);
+  withCtx(0, statsHost);
+  const tStats = Array.from({ length: reps }, (_, i) => withCtx(i + 1, statsBackend));
+  const tStatsEma = Array.from({ length: reps }, (_, i) => withCtx(i + 1, statsEma));
+  const tStatsHost = Array.from({ length: reps }, (_, i) => withCtx(i + 1, statsHost));
+  emaEst.dispose(emaState);
 
   // 3. factor inversion: eigendecomposition of every A and G (host float64), and one solve
   const shapesDef = def;
@@ -116,14 +160,17 @@ async function main(): Promise<void> {
   }
 
   const fmt = (ts: number[]) => `${median(ts).toFixed(0)} ms (median of ${ts.length}; min ${Math.min(...ts).toFixed(0)})`;
-  console.log(`backend: ${choice.name} (${choice.reason})`);
+  console.log(`backend: ${choice.name} (${choice.reason}); dense float64 kernels: ${denseKernels().name}`);
+  console.log(`machine: ${cpus()[0]?.model} ×${cpus().length}; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')} (at start ${load0})`);
   console.log(`model 784-1000-500-250-30 tanh, categorical, batch ${N}, P = ${P}`);
   console.log(`gradient (forward + backward):                 ${fmt(tGrad)}`);
   console.log(`backward pass alone (given forward):           ${fmt(tBack)}`);
-  console.log(`K-FAC statistics, sampled k=1 (given forward): ${fmt(tStats)}`);
+  console.log(`K-FAC statistics, sampled k=1 (given forward), on the backend: ${fmt(tStats)}`);
   console.log(`  ratio statistics / backward:                 ${(median(tStats) / median(tBack)).toFixed(2)}`);
   console.log(`  ratio statistics / gradient:                 ${(median(tStats) / median(tGrad)).toFixed(2)}`);
-  console.log(`factor inversion, factored damping (Cholesky): ${fmt(tInvF)}`);
+  console.log(`  + ema update of the running factors:         ${fmt(tStatsEma)}`);
+  console.log(`  host float64 factors (C.kfacFactors):        ${fmt(tStatsHost)}`);
+  console.log(`factor inversion, factored damping (SPD inv.): ${fmt(tInvF)}`);
   console.log(`factor inversion, exact damping (eigen):       ${fmt(tInv)}`);
   console.log(`one K-FAC solve (factored damping):            ${fmt(tSolveF)}`);
   console.log(`one K-FAC solve (exact damping):               ${fmt(tSolve)}`);

@@ -16,7 +16,17 @@ import { atomOperator, atomOuter, describeAtom, type AtomSpec } from './atoms.js
 import { disposeOuter, outerBlocks, outerDiag, paramShapes } from './samples.js';
 import { numParamsOf, type Op, type Shapes } from './operator.js';
 import { diagOp } from './structures/diag.js';
-import { kfacFactorsOf, kfacOp, type BiasMode, type KfacFactors } from './structures/kfac.js';
+import {
+  disposeFactorTensors,
+  factorsToHost,
+  kfacFactorsOf,
+  kfacFactorTensorsOf,
+  kfacOp,
+  type BiasMode,
+  type KfacFactors,
+  type KfacFactorTensors,
+  type ScaledFactor,
+} from './structures/kfac.js';
 import { ekfacBasis, ekfacOp, ekfacScaling, rebase, type Ekfac } from './structures/ekfac.js';
 import { blockDiagOp, blocksOfDense, layerBlocks, type Block } from './structures/dense.js';
 import { lowRankFromOuter, lowRankFromProducts, lowRankOp, MAX_GRAM, type LowRank } from './structures/lowrank.js';
@@ -69,7 +79,7 @@ export const describeStructure = (s: StructureSpec, inner: string): string => {
 
 export type Estimate =
   | { readonly kind: 'diag'; readonly d: Params; readonly nonNegative: boolean }
-  | { readonly kind: 'kfac'; readonly f: KfacFactors }
+  | { readonly kind: 'kfac'; readonly f: KfacFactorTensors }
   | { readonly kind: 'ekfac'; readonly f: KfacFactors; readonly e: Ekfac }
   | { readonly kind: 'blocks'; readonly structure: 'full' | 'block_diag'; readonly blocks: readonly Block[] }
   | { readonly kind: 'lowrank'; readonly lr: LowRank }
@@ -78,6 +88,7 @@ export type Estimate =
 export const disposeEstimate = (e: Estimate | undefined): void => {
   if (!e) return;
   if (e.kind === 'diag') V.dispose(e.d);
+  else if (e.kind === 'kfac') disposeFactorTensors(e.f);
   else if (e.kind === 'op') e.op.dispose();
 };
 
@@ -111,8 +122,9 @@ export function freshEstimate(structure: StructureSpec, atom: AtomSpec, ctx: Cur
       if (!s) return dimensionFree(structure.name, atom);
       try {
         if (s.kind !== 'samples') throw new CurvatureError(`${description}: outer(gradient) is not a sum of per-example Kronecker products; use diag or lowrank`);
+        // kfac keeps its factors on the backend (host copies only when an operator is built)
+        if (structure.name === 'kfac') return { kind: 'kfac', f: kfacFactorTensorsOf(s, structure.bias) };
         const f = kfacFactorsOf(s, structure.bias);
-        if (structure.name === 'kfac') return { kind: 'kfac', f };
         const basis = hint?.kind === 'ekfac' ? hint.e.layers : ekfacBasis(f, description);
         return { kind: 'ekfac', f, e: ekfacScaling(s, structure.bias, basis) };
       } finally {
@@ -177,7 +189,15 @@ export function combine(x: Estimate, a: number, y: Estimate, b: number, what: st
   if (x.kind === 'diag' && y.kind === 'diag') {
     return { kind: 'diag', d: x.d.map((t, i) => tidy(() => tf.add(tf.mul(t, a), tf.mul(y.d[i]!, b)))), nonNegative: x.nonNegative && y.nonNegative && a >= 0 && b >= 0 };
   }
-  if (x.kind === 'kfac' && y.kind === 'kfac') return { kind: 'kfac', f: combineFactors(x.f, y.f, lin) };
+  if (x.kind === 'kfac' && y.kind === 'kfac') {
+    // on the backend: a·x + b·y with the factors' scales folded into the two multipliers
+    const lin32 = (p: ScaledFactor, q: ScaledFactor): ScaledFactor => ({
+      t: tidy(() => tf.add(tf.mul(p.t, a * p.scale), tf.mul(q.t, b * q.scale)) as tf.Tensor2D),
+      scale: 1,
+      n: p.n,
+    });
+    return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l, i) => ({ A: lin32(l.A, y.f.layers[i]!.A), G: lin32(l.G, y.f.layers[i]!.G) })) } };
+  }
   if (x.kind === 'ekfac' && y.kind === 'ekfac') {
     return {
       kind: 'ekfac',
@@ -206,8 +226,11 @@ export function scaleEstimate(x: Estimate, s: number, what: string): Estimate {
   switch (x.kind) {
     case 'diag':
       return { kind: 'diag', d: x.d.map((t) => tf.mul(t, s)), nonNegative: x.nonNegative && s >= 0 };
-    case 'kfac':
-      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ ...l, A: sc(l.A), G: sc(l.G) })) } };
+    case 'kfac': {
+      // s·(A ⊗ G) with each factor scaled by s (as the host version did); tf.clone shares the data
+      const sc32 = (p: ScaledFactor): ScaledFactor => ({ t: tf.clone(p.t), scale: p.scale * s, n: p.n });
+      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ A: sc32(l.A), G: sc32(l.G) })) } };
+    }
     case 'ekfac':
       return {
         kind: 'ekfac',
@@ -236,7 +259,8 @@ export function addInit(x: Estimate, init: number, what: string): Estimate {
     case 'kfac': {
       // Factors are accumulated separately; each starts at √init·I so the Kronecker product starts at init·I.
       const r = Math.sqrt(init);
-      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ ...l, A: addEye(l.A, l.nA, r), G: addEye(l.G, l.nG, r) })) } };
+      const eye32 = (p: ScaledFactor): ScaledFactor => ({ t: tidy(() => tf.add(tf.mul(p.t, p.scale), tf.mul(tf.eye(p.n), r)) as tf.Tensor2D), scale: 1, n: p.n });
+      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ A: eye32(l.A), G: eye32(l.G) })) } };
     }
     default:
       return notAverageable(what, x);
@@ -262,7 +286,7 @@ export function estimateOp(x: Estimate, shapes: Shapes, description: string): Op
     case 'diag':
       return diagOp(V.clone(x.d), description, x.nonNegative);
     case 'kfac':
-      return kfacOp(x.f, shapes, description);
+      return kfacOp(factorsToHost(x.f), shapes, description);
     case 'ekfac':
       return ekfacOp(x.e, shapes, description);
     case 'blocks':

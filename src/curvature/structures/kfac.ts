@@ -43,48 +43,85 @@ export interface KfacFactors {
   readonly layers: readonly KfacLayerFactors[];
 }
 
-/** Host float64 copy of t·scale (scaling on the host: a broadcast multiply of a large matrix costs
- * more than the copy on the wasm backend); disposes t. */
-const toHost64 = (t: tf.Tensor, scale = 1): Float64Array => {
+/** Host float64 copy of t·scale (the scaling fused with the float32 → float64 copy). */
+const toHost64 = (t: tf.Tensor, scale: number): Float64Array => {
   const d = t.dataSync();
   const out = new Float64Array(d.length);
   for (let i = 0; i < d.length; i++) out[i] = d[i]! * scale;
-  t.dispose();
   return out;
 };
 
 /** Homogeneous inputs ā = [a, 1]. */
 export const homogeneous = (a: tf.Tensor2D): tf.Tensor2D => tidy(() => tf.concat([a, tf.ones([a.shape[0], 1])], 1) as tf.Tensor2D);
 
-/** K-FAC factors of a sample set (not centered; no N×P or P×P intermediate). */
-export function kfacFactorsOf(s: SampleSet, bias: BiasMode): KfacFactors {
+/** A factor kept on the tfjs backend as scale · t (float32 t, owned by whoever holds it). */
+export interface ScaledFactor {
+  readonly t: tf.Tensor2D;
+  readonly scale: number;
+  readonly n: number;
+}
+
+/**
+ * K-FAC factors kept on the tfjs backend (float32), as a running estimate holds them: the per-step
+ * statistics and their running averages never leave the backend; the host float64 copy is made
+ * when an operator is built (at a refresh).
+ */
+export interface KfacFactorTensors {
+  readonly bias: BiasMode;
+  readonly layers: readonly { readonly A: ScaledFactor; readonly G: ScaledFactor }[];
+}
+
+export const disposeFactorTensors = (f: KfacFactorTensors): void => f.layers.forEach((l) => tf.dispose([l.A.t, l.G.t]));
+
+/**
+ * K-FAC factors of a sample set on the backend (not centered; no N×P or P×P intermediate): one
+ * symmetric product aᵀa and one gᵀg per layer (the native backend computes XᵀX of one tensor on
+ * half the blocks); the 1/N and w scalings are carried as numbers.
+ */
+export function kfacFactorTensorsOf(s: SampleSet, bias: BiasMode): KfacFactorTensors {
   if (s.centered) throw new CurvatureError('kfac of a centered gradient covariance is not Kronecker-factored; use diag, block_diag, lowrank or full');
   const layers = s.a.map((a, l) => {
     const n = a.shape[0];
     const inn = a.shape[1];
-    const Araw = toHost64(tf.matMul(a, a, true, false), 1 / n);
-    let A = Araw;
-    if (bias === 'homogeneous') {
-      // Ā = [[A, ā], [āᵀ, 1]] with ā the input mean: no concatenated copy of a, no larger product.
-      const mean = toHost64(tf.mean(a, 0));
-      A = new Float64Array((inn + 1) * (inn + 1));
-      for (let i = 0; i < inn; i++) {
-        A.set(Araw.subarray(i * inn, (i + 1) * inn), i * (inn + 1));
-        A[i * (inn + 1) + inn] = mean[i]!;
-        A[inn * (inn + 1) + i] = mean[i]!;
-      }
-      A[inn * (inn + 1) + inn] = 1;
-    }
+    const At = tidy(() => {
+      const aa = tf.matMul(a, a, true, false);
+      if (bias === 'separate') return aa;
+      // N·Ā = [[aᵀa, Σa], [Σaᵀ, N]]: no concatenated copy of a, no larger product.
+      const sum = tf.sum(a, 0, true); // [1, in]
+      const top = tf.concat([aa, tf.transpose(sum)], 1);
+      const bottom = tf.concat([sum, tf.fill([1, 1], n)], 1);
+      return tf.concat([top, bottom], 0) as tf.Tensor2D;
+    }) as tf.Tensor2D;
     const g = s.g[l]!;
     const [m, nn, out] = g.shape;
-    const G = toHost64(tidy(() => {
+    const Gt = tidy(() => {
       const gf = tf.reshape(g, [m * nn, out]) as tf.Tensor2D;
       return tf.matMul(gf, gf, true, false);
-    }), s.weight);
-    const nA = bias === 'homogeneous' ? a.shape[1] + 1 : a.shape[1];
-    return { A, G, nA, nG: out };
+    }) as tf.Tensor2D;
+    return { A: { t: At, scale: 1 / n, n: bias === 'homogeneous' ? inn + 1 : inn }, G: { t: Gt, scale: s.weight, n: out } };
   });
   return { bias, layers };
+}
+
+/** Host float64 factors from backend factors (does not dispose them). */
+export const factorsToHost = (f: KfacFactorTensors): KfacFactors => ({
+  bias: f.bias,
+  layers: f.layers.map((l) => ({
+    A: toHost64(l.A.t, l.A.scale),
+    G: toHost64(l.G.t, l.G.scale),
+    nA: l.A.n,
+    nG: l.G.n,
+  })),
+});
+
+/** K-FAC factors of a sample set, host float64 (not centered; no N×P or P×P intermediate). */
+export function kfacFactorsOf(s: SampleSet, bias: BiasMode): KfacFactors {
+  const t = kfacFactorTensorsOf(s, bias);
+  try {
+    return factorsToHost(t);
+  } finally {
+    disposeFactorTensors(t);
+  }
 }
 
 const solverError = (what: string, e: unknown): never => {

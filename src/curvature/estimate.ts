@@ -25,7 +25,9 @@ import {
   type BiasMode,
   type KfacFactors,
   type KfacFactorTensors,
-  type ScaledFactor,
+  addEyeScaled,
+  linScaled,
+  scaleScaled,
 } from './structures/kfac.js';
 import { ekfacBasis, ekfacOp, ekfacScaling, rebase, type Ekfac } from './structures/ekfac.js';
 import { blockDiagOp, blocksOfDense, layerBlocks, type Block } from './structures/dense.js';
@@ -191,12 +193,7 @@ export function combine(x: Estimate, a: number, y: Estimate, b: number, what: st
   }
   if (x.kind === 'kfac' && y.kind === 'kfac') {
     // on the backend: a·x + b·y with the factors' scales folded into the two multipliers
-    const lin32 = (p: ScaledFactor, q: ScaledFactor): ScaledFactor => ({
-      t: tidy(() => tf.add(tf.mul(p.t, a * p.scale), tf.mul(q.t, b * q.scale)) as tf.Tensor2D),
-      scale: 1,
-      n: p.n,
-    });
-    return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l, i) => ({ A: lin32(l.A, y.f.layers[i]!.A), G: lin32(l.G, y.f.layers[i]!.G) })) } };
+    return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l, i) => ({ A: linScaled(l.A, a, y.f.layers[i]!.A, b), G: linScaled(l.G, a, y.f.layers[i]!.G, b) })) } };
   }
   if (x.kind === 'ekfac' && y.kind === 'ekfac') {
     return {
@@ -228,8 +225,7 @@ export function scaleEstimate(x: Estimate, s: number, what: string): Estimate {
       return { kind: 'diag', d: x.d.map((t) => tf.mul(t, s)), nonNegative: x.nonNegative && s >= 0 };
     case 'kfac': {
       // s·(A ⊗ G) with each factor scaled by s (as the host version did); tf.clone shares the data
-      const sc32 = (p: ScaledFactor): ScaledFactor => ({ t: tf.clone(p.t), scale: p.scale * s, n: p.n });
-      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ A: sc32(l.A), G: sc32(l.G) })) } };
+      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ A: scaleScaled(l.A, s), G: scaleScaled(l.G, s) })) } };
     }
     case 'ekfac':
       return {
@@ -259,8 +255,7 @@ export function addInit(x: Estimate, init: number, what: string): Estimate {
     case 'kfac': {
       // Factors are accumulated separately; each starts at √init·I so the Kronecker product starts at init·I.
       const r = Math.sqrt(init);
-      const eye32 = (p: ScaledFactor): ScaledFactor => ({ t: tidy(() => tf.add(tf.mul(p.t, p.scale), tf.mul(tf.eye(p.n), r)) as tf.Tensor2D), scale: 1, n: p.n });
-      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ A: eye32(l.A), G: eye32(l.G) })) } };
+      return { kind: 'kfac', f: { bias: x.f.bias, layers: x.f.layers.map((l) => ({ A: addEyeScaled(l.A, r), G: addEyeScaled(l.G, r) })) } };
     }
     default:
       return notAverageable(what, x);

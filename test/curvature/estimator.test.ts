@@ -168,6 +168,31 @@ describe('running averages of structured estimates', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('kfac(homogeneous) |> ema(decay, debias): the backend-resident factors (Ā with its border) equal the closed-form averages', () => {
+    const beta = 0.7;
+    const est = C.createEstimator(transform('ema', structure('kfac', atom('empirical_fisher'), { bias: 'homogeneous' }), { decay: beta, debias: true }), base.def);
+    const before = tf.memory().numTensors;
+    let s = est.init(base.params);
+    steps.forEach((p) => (s = est.update(s, p.ctx)));
+    const t = steps.length;
+    const fs = steps.map((p) => C.kfacFactors(p.ctx, { bias: 'homogeneous', source: 'empirical' }));
+    const avg = (pick: (f: C.KfacFactors) => Float64Array) =>
+      pick(fs[0]!).map((_, k) => fs.reduce((acc, f, i) => acc + (1 - beta) * beta ** (t - 1 - i) * pick(f)[k]!, 0) / (1 - beta ** t));
+    const D = est.operator(s).toDense();
+    const P = Math.sqrt(D.length);
+    let off = 0;
+    fs[0]!.layers.forEach((l, li) => {
+      const A = avg((f) => f.layers[li]!.A);
+      expect(A[l.nA * l.nA - 1]).toBeCloseTo(1, 6); // the corner of Ā stays 1 under a debiased average
+      const KW = kron(A, l.nA, avg((f) => f.layers[li]!.G), l.nG);
+      const nW = l.nA * l.nG; // [W; b] jointly
+      for (let i = 0; i < nW; i++) for (let j = 0; j < nW; j++) expect(Math.abs(D[(off + i) * P + off + j]! - KW[i * nW + j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(KW[i * nW + j]!)));
+      off += nW;
+    });
+    est.dispose(s);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('ekfac |> ema: after a refresh the scaling is re-expressed in the new eigenbasis (same matrix diagonal in that basis)', () => {
     const est = C.createEstimator(transform('ema', structure('ekfac', atom('empirical_fisher'), { bias: 'homogeneous' }), { decay: 0.5, debias: true }), base.def);
     const before = tf.memory().numTensors;

@@ -43,23 +43,74 @@ export interface KfacFactors {
   readonly layers: readonly KfacLayerFactors[];
 }
 
-/** Host float64 copy of t·scale (the scaling fused with the float32 → float64 copy). */
-const toHost64 = (t: tf.Tensor, scale: number): Float64Array => {
-  const d = t.dataSync();
-  const out = new Float64Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = d[i]! * scale;
+/**
+ * A symmetric factor kept on the tfjs backend (float32, owned by whoever holds it), with its
+ * scalar scale carried as a number: the matrix is scale · t, or, with a border (the homogeneous
+ * coordinate of Ā), scale · [[t, vᵀ], [v, c]] — so Ā is never assembled on the backend (a concat of
+ * an in×in matrix costs as much as a third of its product on wasm); the host copy assembles it.
+ */
+export interface ScaledFactor {
+  readonly t: tf.Tensor2D;
+  readonly border?: { readonly v: tf.Tensor2D; readonly c: number };
+  readonly scale: number;
+  /** Dimension of the whole factor (t's plus one with a border). */
+  readonly n: number;
+}
+
+export const disposeScaled = (p: ScaledFactor): void => tf.dispose([p.t, ...(p.border ? [p.border.v] : [])]);
+
+/** a·p + b·q (new tensors; the scales are folded into the multipliers). */
+export const linScaled = (p: ScaledFactor, a: number, q: ScaledFactor, b: number): ScaledFactor => {
+  const ca = a * p.scale;
+  const cb = b * q.scale;
+  const lin = (x: tf.Tensor2D, y: tf.Tensor2D) => tidy(() => tf.add(tf.mul(x, ca), tf.mul(y, cb)) as tf.Tensor2D);
+  const t = lin(p.t, q.t);
+  if (!p.border || !q.border) return { t, scale: 1, n: p.n };
+  return { t, border: { v: lin(p.border.v, q.border.v), c: ca * p.border.c + cb * q.border.c }, scale: 1, n: p.n };
+};
+
+/** s·p (shares p's data through tf.clone). */
+export const scaleScaled = (p: ScaledFactor, s: number): ScaledFactor => ({
+  t: tf.clone(p.t),
+  ...(p.border ? { border: { v: tf.clone(p.border.v), c: p.border.c } } : {}),
+  scale: p.scale * s,
+  n: p.n,
+});
+
+/** p + r·I (new tensors). */
+export const addEyeScaled = (p: ScaledFactor, r: number): ScaledFactor => {
+  const m = p.t.shape[0];
+  const t = tidy(() => tf.add(tf.mul(p.t, p.scale), tf.mul(tf.eye(m), r)) as tf.Tensor2D);
+  if (!p.border) return { t, scale: 1, n: p.n };
+  return { t, border: { v: tidy(() => tf.mul(p.border!.v, p.scale) as tf.Tensor2D), c: p.scale * p.border.c + r }, scale: 1, n: p.n };
+};
+
+/** Host float64 copy of the whole factor (the scaling fused with the float32 → float64 copy). */
+export const scaledToHost = (p: ScaledFactor): Float64Array => {
+  const d = p.t.dataSync();
+  const s = p.scale;
+  if (!p.border) {
+    const out = new Float64Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = d[i]! * s;
+    return out;
+  }
+  const m = p.t.shape[0];
+  const n = m + 1;
+  const v = p.border.v.dataSync();
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < m; i++) {
+    const ri = i * n;
+    const rd = i * m;
+    for (let j = 0; j < m; j++) out[ri + j] = d[rd + j]! * s;
+    out[ri + m] = v[i]! * s;
+    out[m * n + i] = v[i]! * s;
+  }
+  out[m * n + m] = p.border.c * s;
   return out;
 };
 
 /** Homogeneous inputs ā = [a, 1]. */
 export const homogeneous = (a: tf.Tensor2D): tf.Tensor2D => tidy(() => tf.concat([a, tf.ones([a.shape[0], 1])], 1) as tf.Tensor2D);
-
-/** A factor kept on the tfjs backend as scale · t (float32 t, owned by whoever holds it). */
-export interface ScaledFactor {
-  readonly t: tf.Tensor2D;
-  readonly scale: number;
-  readonly n: number;
-}
 
 /**
  * K-FAC factors kept on the tfjs backend (float32), as a running estimate holds them: the per-step
@@ -71,34 +122,31 @@ export interface KfacFactorTensors {
   readonly layers: readonly { readonly A: ScaledFactor; readonly G: ScaledFactor }[];
 }
 
-export const disposeFactorTensors = (f: KfacFactorTensors): void => f.layers.forEach((l) => tf.dispose([l.A.t, l.G.t]));
+export const disposeFactorTensors = (f: KfacFactorTensors): void => f.layers.forEach((l) => (disposeScaled(l.A), disposeScaled(l.G)));
 
 /**
  * K-FAC factors of a sample set on the backend (not centered; no N×P or P×P intermediate): one
  * symmetric product aᵀa and one gᵀg per layer (the native backend computes XᵀX of one tensor on
- * half the blocks); the 1/N and w scalings are carried as numbers.
+ * half the blocks), plus Σa for the homogeneous border (N·Ā = [[aᵀa, Σa], [Σaᵀ, N]]); the 1/N and
+ * w scalings are carried as numbers.
  */
 export function kfacFactorTensorsOf(s: SampleSet, bias: BiasMode): KfacFactorTensors {
   if (s.centered) throw new CurvatureError('kfac of a centered gradient covariance is not Kronecker-factored; use diag, block_diag, lowrank or full');
   const layers = s.a.map((a, l) => {
     const n = a.shape[0];
     const inn = a.shape[1];
-    const At = tidy(() => {
-      const aa = tf.matMul(a, a, true, false);
-      if (bias === 'separate') return aa;
-      // N·Ā = [[aᵀa, Σa], [Σaᵀ, N]]: no concatenated copy of a, no larger product.
-      const sum = tf.sum(a, 0, true); // [1, in]
-      const top = tf.concat([aa, tf.transpose(sum)], 1);
-      const bottom = tf.concat([sum, tf.fill([1, 1], n)], 1);
-      return tf.concat([top, bottom], 0) as tf.Tensor2D;
-    }) as tf.Tensor2D;
+    const At = tf.matMul(a, a, true, false) as tf.Tensor2D;
+    const A: ScaledFactor =
+      bias === 'homogeneous'
+        ? { t: At, border: { v: tf.sum(a, 0, true) as tf.Tensor2D, c: n }, scale: 1 / n, n: inn + 1 }
+        : { t: At, scale: 1 / n, n: inn };
     const g = s.g[l]!;
     const [m, nn, out] = g.shape;
     const Gt = tidy(() => {
       const gf = tf.reshape(g, [m * nn, out]) as tf.Tensor2D;
       return tf.matMul(gf, gf, true, false);
     }) as tf.Tensor2D;
-    return { A: { t: At, scale: 1 / n, n: bias === 'homogeneous' ? inn + 1 : inn }, G: { t: Gt, scale: s.weight, n: out } };
+    return { A, G: { t: Gt, scale: s.weight, n: out } };
   });
   return { bias, layers };
 }
@@ -106,12 +154,7 @@ export function kfacFactorTensorsOf(s: SampleSet, bias: BiasMode): KfacFactorTen
 /** Host float64 factors from backend factors (does not dispose them). */
 export const factorsToHost = (f: KfacFactorTensors): KfacFactors => ({
   bias: f.bias,
-  layers: f.layers.map((l) => ({
-    A: toHost64(l.A.t, l.A.scale),
-    G: toHost64(l.G.t, l.G.scale),
-    nA: l.A.n,
-    nG: l.G.n,
-  })),
+  layers: f.layers.map((l) => ({ A: scaledToHost(l.A), G: scaledToHost(l.G), nA: l.A.n, nG: l.G.n })),
 });
 
 /** K-FAC factors of a sample set, host float64 (not centered; no N×P or P×P intermediate). */

@@ -16,7 +16,9 @@ import type { Params } from '../../model/types.js';
 import {
   kroneckerFactorsEigen,
   kroneckerFactoredSolve,
+  kroneckerInverseGrid,
   kroneckerSolve,
+  kroneckerSolveWithGrid,
   symmetricPowerWithReport,
   SolverException,
   tryKroneckerFactoredInverse,
@@ -265,6 +267,32 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     if (factored) factored.layers.forEach((l) => (l.W.dispose(), l.b?.dispose()));
     factored = undefined;
   };
+  /** Exact damping at a refresh: the eigenbases and, for the refresh's λ, the inverse eigenvalue grids (kept). */
+  let grids: { lambda: number; layers: { w: tf.Tensor2D; b?: tf.Tensor2D }[] } | undefined;
+  const disposeGrids = () => {
+    if (grids) grids.layers.forEach((g) => tf.dispose([g.w, ...(g.b ? [g.b] : [])]));
+    grids = undefined;
+  };
+  const exactGrids = (lambda: number) => {
+    const es = eigen();
+    if (grids && grids.lambda === lambda) return;
+    disposeGrids();
+    const made: tf.Tensor[] = [];
+    try {
+      const layers = es.map((e) => {
+        const w = tf.keep(kroneckerInverseGrid(e.w, lambda));
+        made.push(w);
+        if (!e.b) return { w };
+        const b = tf.keep(kroneckerInverseGrid(e.b, lambda));
+        made.push(b);
+        return { w, b };
+      });
+      grids = { lambda, layers };
+    } catch (e) {
+      tf.dispose(made);
+      solverError(description, e);
+    }
+  };
   const mv = (v: Params): Params =>
     tidy(() => {
       const ts = factorTensors(); // created with tf.keep: they outlive this tidy
@@ -310,14 +338,17 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
         return { x, report: report('kronecker', { warnings: [...fi.warnings] }) };
       }
       const es = eigen();
+      const cached = grids && grids.lambda === lambda && mode === 'exact' ? grids.layers : undefined;
       try {
         const x = tidy(() => {
           const out: tf.Tensor[] = [];
+          const solveOne = (e: KroneckerEigen, V: tf.Tensor2D, D: tf.Tensor2D | undefined) => (D ? kroneckerSolveWithGrid(e, V, D) : kroneckerSolve(e, V, lambda, mode));
           es.forEach((e, l) => {
             const W = v[2 * l]! as tf.Tensor2D;
             const b = v[2 * l + 1]!;
-            if (factors.bias === 'homogeneous') out.push(...splitWb(kroneckerSolve(e.w, joinWb(W, b), lambda, mode)));
-            else out.push(kroneckerSolve(e.w, W, lambda, mode), tf.reshape(kroneckerSolve(e.b!, tf.reshape(b, [1, -1]) as tf.Tensor2D, lambda, mode), [-1]));
+            const D = cached?.[l];
+            if (factors.bias === 'homogeneous') out.push(...splitWb(solveOne(e.w, joinWb(W, b), D?.w)));
+            else out.push(solveOne(e.w, W, D?.w), tf.reshape(solveOne(e.b!, tf.reshape(b, [1, -1]) as tf.Tensor2D, D?.b), [-1]));
           });
           return out;
         });
@@ -327,7 +358,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
       }
     },
     toDense: () => probe(description, shapes, mv),
-    prepare: (lambda, options) => void (options?.damping === 'factored' ? factoredInverses(lambda) : eigen()),
+    prepare: (lambda, options) => void (options?.damping === 'factored' ? factoredInverses(lambda) : exactGrids(lambda)),
     memory: () => memory,
     flops: () => ({ mv: mvFlops, solve: mvFlops, refresh: refreshFlops }),
     power: (p) => {
@@ -342,6 +373,7 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
     dispose: () => {
       if (tensors) tensors.forEach((t) => tf.dispose([t.A, t.G]));
       if (eigs) eigs.forEach((x) => (x.w.dispose(), x.b?.dispose()));
+      disposeGrids();
       disposeFactored();
       tensors = undefined;
       eigs = undefined;

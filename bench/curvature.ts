@@ -23,15 +23,9 @@ const backend = (process.argv[2] ?? 'auto') as BackendName;
 const reps = Number(process.argv[3] ?? 5);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const time = (f: () => void, n: number): number[] => {
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    f();
-    ts.push(performance.now() - t0);
-  }
-  return ts;
-};
+/** Process CPU time (all threads) of each timed section, keyed by its wall-time array. */
+const cpuOf = new Map<number[], number[]>();
+const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
 
 async function main(): Promise<void> {
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -58,7 +52,6 @@ async function main(): Promise<void> {
     tf.dispose([r.loss, ...r.gradient, r.forward.output, ...r.forward.inputs, ...r.forward.denseInputs, ...r.forward.denseOutputs, ...r.backward.grads, ...r.backward.denseOutputGrads]);
   };
   grad();
-  const tGrad = time(grad, reps);
 
   // 1b. the backward pass alone (given the forward), the unit the K-FAC statistics are compared with
   const fp0 = M.forward(def, params, x);
@@ -69,24 +62,24 @@ async function main(): Promise<void> {
     tf.dispose([...bp.grads, ...bp.denseOutputGrads]);
   };
   back();
-  const tBack = time(back, reps);
-  M.disposeForward(fp0);
-  u0.dispose();
 
   // 2. K-FAC statistics (sampled, k = 1) on top of a context whose forward pass is already done.
   //    (a) as a running estimate keeps them: sampled labels, one cotangent-only backward, aᵀa and
   //        gᵀg on the backend (float32; the wasm/native/cpu backends execute synchronously);
   //    (b) the same plus an ema(0.95) update of the running factors (what an optimizer step pays);
   //    (c) the public host-float64 factors (C.kfacFactors: (a) plus the copies to the host).
-  const withCtx = (seed: number, f: (ctx: C.OwnedContext) => void): number => {
+  const withCtx = (seed: number, f: (ctx: C.OwnedContext) => void, cs?: number[]): number => {
     const ctx = C.createContext(def, params, batch, { seed });
     sync([ctx.forward().output]);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     f(ctx);
     const dt = performance.now() - t0;
+    cs?.push(cpuMs(process.cpuUsage(c0)));
     ctx.dispose();
     return dt;
   };
+
   const statsBackend = (ctx: C.OwnedContext) => {
     const s = atomOuter({ name: 'fisher', sampled: 1 }, ctx)!;
     if (s.kind !== 'samples') throw new Error('expected samples');
@@ -117,9 +110,26 @@ async function main(): Promise<void> {
   };
   withCtx(0, statsBackend);
   withCtx(0, statsHost);
-  const tStats = Array.from({ length: reps }, (_, i) => withCtx(i + 1, statsBackend));
-  const tStatsEma = Array.from({ length: reps }, (_, i) => withCtx(i + 1, statsEma));
-  const tStatsHost = Array.from({ length: reps }, (_, i) => withCtx(i + 1, statsHost));
+  // Interleaved (gradient, backward, statistics, …, repeated) so that all see the same machine load.
+  const tGrad: number[] = [], tBack: number[] = [], tStats: number[] = [], tStatsEma: number[] = [], tStatsHost: number[] = [];
+  const cGrad: number[] = [], cBack: number[] = [], cStats: number[] = [], cStatsEma: number[] = [], cStatsHost: number[] = [];
+  const once = (f: () => void, ts: number[], cs: number[]) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    f();
+    ts.push(performance.now() - t0);
+    cs.push(cpuMs(process.cpuUsage(c0)));
+  };
+  for (let r = 0; r < reps; r++) {
+    once(grad, tGrad, cGrad);
+    once(back, tBack, cBack);
+    tStats.push(withCtx(r + 1, statsBackend, cStats));
+    tStatsEma.push(withCtx(r + 1, statsEma, cStatsEma));
+    tStatsHost.push(withCtx(r + 1, statsHost, cStatsHost));
+  }
+  [[tGrad, cGrad], [tBack, cBack], [tStats, cStats], [tStatsEma, cStatsEma], [tStatsHost, cStatsHost]].forEach(([t, c]) => cpuOf.set(t!, c!));
+  M.disposeForward(fp0);
+  u0.dispose();
   emaEst.dispose(emaState);
 
   // 3. factor inversion: eigendecomposition of every A and G (host float64), and one solve
@@ -159,15 +169,19 @@ async function main(): Promise<void> {
     ctx.dispose();
   }
 
-  const fmt = (ts: number[]) => `${median(ts).toFixed(0)} ms (median of ${ts.length}; min ${Math.min(...ts).toFixed(0)})`;
+  const fmt = (ts: number[]) => {
+    const cs = cpuOf.get(ts);
+    return `${median(ts).toFixed(0)} ms (median of ${ts.length}; min ${Math.min(...ts).toFixed(0)})` + (cs ? `; CPU ${median(cs).toFixed(0)} ms` : '');
+  };
   console.log(`backend: ${choice.name} (${choice.reason}); dense float64 kernels: ${denseKernels().name}`);
   console.log(`machine: ${cpus()[0]?.model} ×${cpus().length}; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')} (at start ${load0})`);
   console.log(`model 784-1000-500-250-30 tanh, categorical, batch ${N}, P = ${P}`);
   console.log(`gradient (forward + backward):                 ${fmt(tGrad)}`);
   console.log(`backward pass alone (given forward):           ${fmt(tBack)}`);
   console.log(`K-FAC statistics, sampled k=1 (given forward), on the backend: ${fmt(tStats)}`);
-  console.log(`  ratio statistics / backward:                 ${(median(tStats) / median(tBack)).toFixed(2)}`);
-  console.log(`  ratio statistics / gradient:                 ${(median(tStats) / median(tGrad)).toFixed(2)}`);
+  const cpuRatio = (a: number[], b: number[]) => (median(cpuOf.get(a)!) / median(cpuOf.get(b)!)).toFixed(2);
+  console.log(`  ratio statistics / backward:                 ${(median(tStats) / median(tBack)).toFixed(2)} wall, ${cpuRatio(tStats, tBack)} CPU`);
+  console.log(`  ratio statistics / gradient:                 ${(median(tStats) / median(tGrad)).toFixed(2)} wall, ${cpuRatio(tStats, tGrad)} CPU`);
   console.log(`  + ema update of the running factors:         ${fmt(tStatsEma)}`);
   console.log(`  host float64 factors (C.kfacFactors):        ${fmt(tStatsHost)}`);
   console.log(`factor inversion, factored damping (SPD inv.): ${fmt(tInvF)}`);

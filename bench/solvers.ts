@@ -1,11 +1,15 @@
 /**
- * Dense host solvers: geodesic's own flat-Float64Array Cholesky / tred2+tql2 vs ml-matrix.
+ * Dense host solvers: geodesic's own flat-Float64Array Cholesky / tred2+tql2 / SPD inverse (JS),
+ * the same calls through the registered native kernels (src/solvers/kernels.ts, when the addon is
+ * built), and ml-matrix.
  * Run: npx vite-node bench/solvers.ts [sizes…]   (default 100 500 1000)
- * Prints median wall time (ms) per decomposition and the reconstruction error of each.
+ * Prints median wall time (ms) per decomposition, the reconstruction error, and the load average.
  */
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import * as E from 'fp-ts/lib/Either.js';
-import { cholesky, symmetricEigen } from '../src/solvers/index.js';
+import { cholesky, setDenseKernels, spdInverse, symmetricEigen, withDenseKernels } from '../src/solvers/index.js';
+import { nativeDenseKernels } from '../src/backend/linalg.js';
+import { loadavg } from 'node:os';
 
 const spd = (n: number, seed: number): Float64Array => {
   let s = seed >>> 0;
@@ -39,7 +43,17 @@ for (const n of sizes.length ? sizes : [100, 500, 1000]) {
   const A = spd(n, n);
   const M = new Matrix(Array.from({ length: n }, (_, i) => Array.from(A.subarray(i * n, (i + 1) * n))));
   const reps = n <= 100 ? 9 : n <= 500 ? 3 : 1;
+  const native = nativeDenseKernels();
+  const nat = native
+    ? withDenseKernels(native, () => ({
+        chol: time(() => void cholesky(A, n), reps),
+        inv: time(() => void spdInverse(A, n), reps),
+        eig: time(() => void symmetricEigen(A, n), reps),
+      }))
+    : undefined;
+  setDenseKernels(null);
   const ourChol = time(() => void cholesky(A, n), reps);
+  const ourInv = time(() => void spdInverse(A, n), reps);
   const mlChol = time(() => void new CholeskyDecomposition(M), reps);
   const ourEig = time(() => void symmetricEigen(A, n), reps);
   const mlEig = time(() => void new EigenvalueDecomposition(M, { assumeSymmetric: true }), reps);
@@ -60,7 +74,12 @@ for (const n of sizes.length ? sizes : [100, 500, 1000]) {
     err /= maxA;
   }
   console.log(
-    `n=${n}: cholesky ours ${ourChol.toFixed(1)} ms, ml-matrix ${mlChol.toFixed(1)} ms | ` +
-      `eigen ours ${ourEig.toFixed(1)} ms, ml-matrix ${mlEig.toFixed(1)} ms | eigen rel. reconstruction error ${err.toExponential(2)}`,
+    `n=${n}: cholesky JS ${ourChol.toFixed(1)} ms, ml-matrix ${mlChol.toFixed(1)} ms` +
+      (nat ? `, native ${nat.chol.toFixed(1)} ms` : '') +
+      ` | spdInverse JS ${ourInv.toFixed(1)} ms` +
+      (nat ? `, native ${nat.inv.toFixed(1)} ms` : '') +
+      ` | eigen JS ${ourEig.toFixed(1)} ms, ml-matrix ${mlEig.toFixed(1)} ms` +
+      (nat ? `, native ${nat.eig.toFixed(1)} ms` : '') +
+      ` | eigen (JS) rel. reconstruction error ${err.toExponential(2)} | load ${loadavg()[0]!.toFixed(2)}`,
   );
 }

@@ -15,8 +15,14 @@ export const spec: CommandSpec = {
   description:
     'Checks FILE, then writes out for each optimizer defined in it (or only --optimizer NAME, which\n' +
     'may also be an imported one) the update rule in plain mathematical text, the meaning of each\n' +
-    'curvature component, every clause with defaults resolved, and the solver `auto` picks and why.',
-  flags: { optimizer: { type: 'string', value: 'NAME', doc: 'explain only this optimizer' } },
+    'curvature component, every clause with defaults resolved, and the solver `auto` picks and why.\n' +
+    'With --problem P it adds the memory kept between steps and the FLOPs of one step on that\n' +
+    "problem's model (estimates and refreshes amortized over their cadences).",
+  flags: {
+    optimizer: { type: 'string', value: 'NAME', doc: 'explain only this optimizer' },
+    problem: { type: 'string', value: 'P', doc: 'also estimate memory and FLOPs per step on the model of built-in problem P' },
+    batch: { type: 'string', value: 'B', default: '100', doc: 'minibatch size for the cost estimate' },
+  },
   minPositionals: 1,
   maxPositionals: 1,
 };
@@ -45,7 +51,37 @@ export async function run(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    process.stdout.write(chosen.map(explain).join('\n'));
+    const problem = flags['problem'];
+    if (typeof problem !== 'string') {
+      process.stdout.write(chosen.map(explain).join('\n'));
+      return 0;
+    }
+    const batch = Number(flags['batch']);
+    if (!Number.isInteger(batch) || batch < 1) {
+      process.stderr.write(`explain: error: --batch must be a positive integer, got "${String(flags['batch'])}"\n`);
+      return 2;
+    }
+    // Loaded only when asked for: the cost model needs the problem registry, `check` does not.
+    const [{ problemModel }, { plan }, { estimateCost, renderCost }] = await Promise.all([
+      import('../problems/registry.js'),
+      import('../optim/plan.js'),
+      import('../optim/cost.js'),
+    ]);
+    const model = problemModel(problem);
+    if (E.isLeft(model)) {
+      process.stderr.write(`explain: error: ${model.left.message}\n`);
+      return 1;
+    }
+    const parts: string[] = [];
+    for (const o of chosen) {
+      const planned = plan(o);
+      if (E.isLeft(planned)) {
+        process.stderr.write(`${o.span.file}:${o.span.line}:${o.span.column}: error: ${planned.left.message}\n`);
+        return 1;
+      }
+      parts.push(explain(o) + '\n' + renderCost(estimateCost(planned.right, model.right, batch), problem));
+    }
+    process.stdout.write(parts.join('\n'));
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 /** Public surface of `src/problems`. */
 export type { Dataset, Problem, ProblemError, LoadOptions } from './types.js';
 export { problemError } from './types.js';
-export { loadProblem, builtInProblems, problemNames, mnistAutoencoderDef, mnistMlpDef, mlpDef } from './registry.js';
+export { loadProblem, builtInProblems, problemNames, problemModel, mnistAutoencoderDef, mnistMlpDef, mlpDef } from './registry.js';
 export { makeDataset, subset, subsample, batchFrom, fullBatch, shuffledBatches, batchSampler } from './dataset.js';
 export type { BatchSampler } from './dataset.js';
 export { parseIdx } from './idx.js';

@@ -48,6 +48,8 @@ const SYNTH_TEST = 2000;
 
 interface BuiltIn {
   readonly description: string;
+  /** The model, without loading any data (for cost estimates). */
+  readonly def: () => ModelDef;
   readonly load: (o: LoadOptions) => TE.TaskEither<ProblemError, Problem>;
 }
 
@@ -59,6 +61,7 @@ function synthetic(
 ): BuiltIn {
   return {
     description,
+    def,
     load: (o) =>
       TE.right({
         name,
@@ -73,6 +76,7 @@ function synthetic(
 function mnist(name: string, description: string, def: ModelDef, target: 'label' | 'image'): BuiltIn {
   return {
     description,
+    def: () => def,
     load: (o) =>
       pipe(
         TE.Do,
@@ -113,6 +117,12 @@ export const builtInProblems: Readonly<Record<string, BuiltIn>> = {
 };
 
 export const problemNames: readonly string[] = Object.keys(builtInProblems);
+
+/** The model of a built-in problem, without its data. */
+export function problemModel(name: string): E.Either<ProblemError, ModelDef> {
+  const p = builtInProblems[name];
+  return p === undefined ? E.left(problemError.unknown(name, problemNames)) : E.right(p.def());
+}
 
 function checkOptions(o: LoadOptions): E.Either<ProblemError, LoadOptions> {
   if (!Number.isFinite(o.seed)) return E.left(problemError.option('seed', `must be a finite number, got ${o.seed}`));

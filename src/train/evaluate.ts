@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef, Params } from '../model/types.js';
 import { forward, meanLoss } from '../model/index.js';
-import { gather, type Dataset } from './data.js';
+import { batchFrom } from '../problems/dataset.js';
+import type { Dataset } from '../problems/types.js';
 
 export interface Evaluation {
   readonly loss: number;
@@ -18,7 +19,7 @@ export function evaluate(def: ModelDef, params: Params, ds: Dataset, chunk = 100
     const m = Math.min(chunk, ds.n - start);
     const idx = new Int32Array(m);
     for (let r = 0; r < m; r++) idx[r] = start + r;
-    const batch = gather(ds, idx);
+    const batch = batchFrom(ds, idx);
     const out = tf.tidy(() => {
       const fp = forward(def, params, batch.x);
       const l = meanLoss(def.likelihood, fp.output, batch.y);

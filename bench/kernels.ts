@@ -4,7 +4,7 @@
  * PyTorch's figures from ../shared/reference/timings_torch*.json as ratios.
  *
  *   npm run bench:kernels            (writes bench/results/kernels-<date>.json)
- *   GEODESIC_BENCH_QUICK=1 ...       fewer repetitions
+ *   GEODESIC_BENCH_QUICK=1 or --quick  fewer repetitions;  --out=FILE  where to write the JSON
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -19,7 +19,8 @@ import { activationGrad, installNativeKernels, loadNative, uninstallNativeKernel
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = [path.resolve(here, '..'), path.resolve(here, '../..')].find((d) => fs.existsSync(path.join(d, 'package.json')))!;
 const referenceDir = process.env['GEODESIC_REFERENCE_DIR'] ?? path.resolve(repoRoot, '../shared/reference');
-const quick = process.env['GEODESIC_BENCH_QUICK'] === '1';
+const quick = process.env['GEODESIC_BENCH_QUICK'] === '1' || process.argv.includes('--quick');
+const outArg = process.argv.find((a) => a.startsWith('--out='))?.slice('--out='.length);
 
 type Variant = 'native' | 'wasm+fix' | 'wasm-stock';
 
@@ -241,7 +242,7 @@ async function main(): Promise<void> {
   const result = { machine: { ...m0, loadAverageAtEnd: os.loadavg() }, gemm, forwardBackward: comparison, quick };
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `kernels-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = outArg ?? path.join(dir, `kernels-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, JSON.stringify(result, null, 1) + '\n');
   console.log(`\nwrote ${path.relative(repoRoot, file)}`);
 }

@@ -27,7 +27,7 @@ import {
   type Kind,
 } from './registry.js';
 import type { ArgValue, AtomName, Component, Curvature, OptimizerSpec, Span, Spec, StructureName, TransformName } from './spec.js';
-import { classDescription, explicitClasses, fisherLike, klDefect, kroneckerStructure, matrixClass } from './structure.js';
+import { classDescription, engineShape, explicitClasses, fisherLike, klDefect, kroneckerStructure, matrixClass } from './structure.js';
 import { all, allOf, fail, ok, problemsOf, report, valueOf, type Validation } from './validation.js';
 
 /** How `check` reads files: the text, or a one-line reason it could not. */
@@ -447,6 +447,40 @@ function buildCurvature(e: Expr): Validation<Curvature> {
   }
 }
 
+/** `block_diag(0.9 * ggn)` → `0.9 * block_diag(ggn)`: a structure moved onto one term of a sum. */
+function structureOfTerm(name: string, t: Curvature): string {
+  const atom = (a: Curvature): string => (a._tag === 'Atom' ? `${name}(${a.name}${Object.keys(a.args).length > 0 ? '(…)' : ''})` : `${name}(…)`);
+  return t._tag === 'Scale' ? `${t.factor} * ${atom(t.of)}` : atom(t);
+}
+
+/** What the engine cannot build of an explicit-class power or running statistic (see engineShape). */
+function engineRules(c: Curvature & { readonly _tag: 'Power' | 'Transform' }): Diagnostic[] {
+  if (c._tag === 'Transform' && (c.name === 'ema' || c.name === 'sum')) {
+    if (c.of._tag === 'Structure') return [];
+    const hint =
+      c.of._tag === 'Atom'
+        ? `the identity is not estimated: drop |> ${c.name}`
+        : c.of._tag === 'Sum'
+          ? `apply it to each estimated term, e.g. diag(a) |> ${c.name}(…) + diag(b) |> ${c.name}(…)`
+          : c.of._tag === 'Scale'
+            ? `scale the average instead: s * (structure |> ${c.name}(…))`
+            : `apply ${c.name} to the structure before any other transform or power`;
+    return [error(c.span, `${c.name} averages the estimates of one structure (diag, block_diag, full, kfac, ekfac); it must be applied to the structure directly, not to ${describeCurvature(c.of)}`, hint)];
+  }
+  const of = engineShape(c.of);
+  if (of.power) return [];
+  const what = c._tag === 'Power' ? 'a matrix power (^)' : 'sqrt';
+  return [
+    error(
+      c.span,
+      `${what} is not defined on ${describeCurvature(c.of)}: it is ${of.description}, which has no structured power`,
+      of.structure === 'shifted'
+        ? 'take the power of the structured term and add the identity after it (e.g. kfac(…) ^ 0.5 + 1e-3 * identity), or damp with damping = tikhonov(…)'
+        : 'powers exist for identity, diag, block_diag, full, kfac and ekfac, their multiples, and sums of diag, block_diag and full terms',
+    ),
+  ];
+}
+
 const unstructured = (c: Curvature): boolean =>
   c._tag === 'Atom' ? c.name !== 'lbfgs' : c._tag === 'Sum' ? c.terms.every(unstructured) : c._tag === 'Scale' ? unstructured(c.of) : false;
 
@@ -488,11 +522,22 @@ function rules(c: Curvature, top: boolean): Diagnostic[] {
         }
         return inner;
       }
-      if (!unstructured(c.of)) {
+      if (c.of._tag === 'Atom' && c.of.name === 'identity') return [...inner, error(c.of.span, `the identity needs no structure: write identity, not ${c.name}(identity)`)];
+      if (c.name === 'diag' && c.of._tag === 'Atom' && c.of.name === 'hessian')
         return [
           ...inner,
-          error(c.of.span, `${c.name} takes a matrix-free curvature inside (atoms, their sums and multiples); got ${describeCurvature(c.of)}`),
+          error(c.of.span, "diag needs per-example statistics (fisher, ggn, empirical_fisher, gradient_covariance, outer(gradient)); the Hessian's diagonal is known only through products", 'use block_diag(hessian) or full(hessian) (probed by products), or diag(ggn)'),
         ];
+      if (c.of._tag !== 'Atom') {
+        // The engine estimates a structure of one atom; a structure of a sum (or multiple) is the sum
+        // (multiple) of the structures, which it builds term by term.
+        const hint =
+          c.of._tag === 'Sum' && c.of.terms.every(unstructured)
+            ? `a structure is linear: write ${c.of.terms.map((t) => structureOfTerm(c.name, t)).join(' + ')}${c.of.terms.some((t) => t._tag === 'Scale') ? ' (solved by cg: only unscaled diag, block_diag and full terms merge into one matrix for cholesky or eigen)' : ''}`
+            : c.of._tag === 'Scale' && unstructured(c.of.of)
+              ? `write ${structureOfTerm(c.name, c.of)}`
+              : undefined;
+        return [...inner, error(c.of.span, `${c.name} takes a matrix-free curvature atom inside (hessian, ggn, fisher(…), …), not ${describeCurvature(c.of)}`, hint)];
       }
       return inner;
     }
@@ -504,7 +549,8 @@ function rules(c: Curvature, top: boolean): Diagnostic[] {
     case 'Transform': {
       const inner = rules(c.of, false);
       const cls = matrixClass(c.of);
-      if (cls === 'lbfgs' || explicitClasses.includes(cls)) return inner;
+      if (cls === 'lbfgs') return inner;
+      if (explicitClasses.includes(cls)) return [...inner, ...engineRules(c)];
       const what = c._tag === 'Power' ? 'a matrix power (^)' : c.name === 'sqrt' ? 'sqrt' : `${c.name}`;
       const needs = c._tag === 'Power' || c.name === 'sqrt' ? 'needs' : 'accumulates over steps and needs';
       return [
@@ -595,6 +641,13 @@ function crossRules(
       bad(`the lbfgs curvature is applied by solver lbfgs_two_loop, not ${name}`, 'use solver = auto or lbfgs_two_loop');
     if ((name === 'cholesky' || name === 'eigen') && cls === 'matrixfree')
       bad(`solver ${name} needs an explicit matrix; this curvature is ${classDescription[cls]}`, 'wrap it in full(…), block_diag(…) or diag(…), or use solver = cg');
+    // Whatever the rules above let through must be a solver the engine's operator accepts.
+    const engine = engineShape(curvature);
+    if (problems.length === 0 && name !== 'auto' && !engine.solvers.includes(name as never))
+      bad(
+        `solver ${name} cannot solve this curvature: it is ${engine.description}, solved by ${engine.solvers.join(' or ')}`,
+        `use solver = auto (${engine.solvers[0]})${engine.solvers.length > 1 ? ` or ${engine.solvers.slice(1).join(', ')}` : ''}`,
+      );
   }
   const step = values.get('step');
   if (step !== undefined && (step.name === 'kl' || step.name === 'kl_trust')) {

@@ -188,3 +188,76 @@ export function chooseSolver(c: Curvature): SolverChoice {
       return { solver: 'cg', reason: 'the curvature is matrix-free: truncated conjugate gradient needs only products C v', storage: 'a few vectors of P numbers' };
   }
 }
+
+/**
+ * What the curvature engine (src/curvature) builds from an expression, as far as the checker needs
+ * it: the operator's structure after the engine's algebra, the solvers its solve accepts (the first
+ * is what `solver = auto` becomes there) and whether it has a matrix power. A model of the engine's
+ * rules, kept here because src/language imports nothing: structures wrap one atom; ema/sum average
+ * a structure's estimate; s·C stays diagonal/identity, otherwise it is a scaled C (C's solvers and
+ * powers); a sum folds identity terms into a shift, diagonal terms into a diagonal, diagonal and
+ * block/full terms into one block matrix, a single other term plus a shift into that term shifted
+ * (its solvers, no power), anything else into a products-only sum (cg, no power).
+ * Agreement with the engine is tested in test/train/checker-engine.test.ts.
+ */
+export type EngineStructure = 'identity' | 'diag' | 'full' | 'block_diag' | 'kfac' | 'ekfac' | 'lowrank' | 'lbfgs' | 'matrix_free' | 'scaled' | 'shifted' | 'sum';
+
+export interface EngineShape {
+  readonly structure: EngineStructure;
+  /** Solvers the engine's solve accepts for this operator; the first is `auto`'s. */
+  readonly solvers: readonly SolverName[];
+  /** Whether the operator has a matrix power (`^ p`, `sqrt`). */
+  readonly power: boolean;
+  readonly description: string;
+}
+
+const shape = (structure: EngineStructure, solvers: readonly SolverName[], power: boolean, description: string): EngineShape => ({ structure, solvers, power, description });
+const identityShape = shape('identity', ['cholesky', 'eigen', 'cg'], true, 'a multiple of the identity');
+const diagShape = shape('diag', ['cholesky', 'eigen'], true, 'diagonal');
+const blocksShape = (full: boolean): EngineShape =>
+  shape(full ? 'full' : 'block_diag', ['cholesky', 'eigen', 'cg'], true, full ? 'an explicit dense matrix' : 'block-diagonal per layer');
+
+export function engineShape(c: Curvature): EngineShape {
+  switch (c._tag) {
+    case 'Atom':
+      if (c.name === 'identity') return identityShape;
+      if (c.name === 'lbfgs') return shape('lbfgs', ['lbfgs_two_loop', 'cg'], false, 'an L-BFGS inverse approximation');
+      return shape('matrix_free', ['cg'], false, 'matrix-free (products only)');
+    case 'Structure':
+      switch (c.name) {
+        case 'diag':
+          return diagShape;
+        case 'full':
+        case 'block_diag':
+          return blocksShape(c.name === 'full');
+        case 'kfac':
+        case 'ekfac':
+          return shape(c.name, ['kronecker', 'cg'], true, `Kronecker-factored per layer (${c.name})`);
+        case 'lowrank':
+          return shape('lowrank', ['woodbury'], false, 'low-rank plus diagonal');
+      }
+      return blocksShape(true);
+    case 'Transform':
+    case 'Power': {
+      const of = engineShape(c.of); // powers and running statistics keep the structure
+      const power = c._tag === 'Power' || c.name === 'sqrt';
+      return power && (of.structure === 'kfac' || of.structure === 'ekfac')
+        ? { ...of, description: `a power of a Kronecker-factored curvature, still Kronecker-factored per layer (${of.structure}: the factors' powers)` }
+        : of;
+    }
+    case 'Scale': {
+      const of = engineShape(c.of);
+      if (of.structure === 'identity' || of.structure === 'diag') return of;
+      return shape('scaled', of.solvers, of.power, `a multiple of ${of.description}`);
+    }
+    case 'Sum': {
+      const rest = c.terms.map(engineShape).filter((t) => t.structure !== 'identity');
+      if (rest.length === 0) return identityShape;
+      if (rest.every((t) => t.structure === 'diag')) return diagShape;
+      if (rest.every((t) => t.structure === 'diag' || t.structure === 'full' || t.structure === 'block_diag')) return blocksShape(rest.some((t) => t.structure === 'full'));
+      const shifted = c.terms.length > rest.length;
+      if (rest.length === 1) return shape(shifted ? 'shifted' : rest[0]!.structure, rest[0]!.solvers, !shifted && rest[0]!.power, shifted ? `${rest[0]!.description}, plus a multiple of the identity` : rest[0]!.description);
+      return shape('sum', ['cg'], false, 'a sum kept as products only (only unscaled diag, block_diag and full terms, plus identity multiples, merge into one matrix)');
+    }
+  }
+}

@@ -1,4 +1,5 @@
-/** `geodesic train` in-process: exit codes, summary table, JSONL log, Ctrl-C. */
+/** `geodesic train` in-process (exit codes, summary table, JSONL log, Ctrl-C), and once through the spawned binary. */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,4 +102,26 @@ describe('geodesic train', () => {
     const records = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; aborted?: boolean });
     expect(records.at(-1)).toMatchObject({ type: 'end', aborted: true });
   });
+});
+
+describe('geodesic train, spawned (the built binary: bin/geodesic.js → dist/)', () => {
+  // vitest resolves imports more leniently than Node's ESM loader (DESIGN §9): only a real process
+  // catches a broken import in the train command's path. `npm test` builds dist first; run
+  // `npm run build` before running this file alone.
+  it('trains examples/sgd.optim on logistic for 5 steps, exit 0, summary on stdout', () => {
+    const r = spawnSync(process.execPath, ['bin/geodesic.js', 'train', 'examples/sgd.optim', '--problem', 'logistic', '--steps', '5', '--backend', 'cpu'], {
+      encoding: 'utf8',
+      cwd: path.resolve(__dirname, '../..'),
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^backend: cpu/m);
+    expect(r.stdout).toMatch(/optimizer\s+sgd/);
+    expect(r.stdout).toMatch(/problem\s+logistic/);
+    expect(r.stdout).toMatch(/status\s+done/);
+    expect(r.stdout).toMatch(/steps\s+5\b/);
+    const first = Number(/first loss\s+(\S+)/.exec(r.stdout)?.[1]);
+    const last = Number(/last loss\s+(\S+)/.exec(r.stdout)?.[1]);
+    expect(Number.isFinite(first) && Number.isFinite(last), r.stdout).toBe(true);
+  }, 150_000);
 });

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tidy } from './vec.js';
 import * as M from '../model/index.js';
-import type { Batch, ForwardPass, ModelDef, Params } from '../model/types.js';
+import type { Batch, BackwardPass, ForwardPass, ModelDef, Params } from '../model/types.js';
 import type { CurvatureContext } from './types.js';
 import { CurvatureError } from './types.js';
 import { paramShapes, type SampleSet, type VectorSet } from './samples.js';
@@ -20,10 +20,18 @@ export interface OwnedContext extends CurvatureContext {
  * It does not take ownership of params or batch. */
 export function createContext(def: ModelDef, params: Params, batch: Batch, options: { seed?: number; step?: number } = {}): OwnedContext {
   let fp: ForwardPass | undefined;
+  let bp: BackwardPass | undefined;
   let grad: Params | undefined;
   const forward = (): ForwardPass => {
     if (!fp) fp = M.forward(def, params, batch.x);
     return fp;
+  };
+  const backward = (): BackwardPass => {
+    if (!bp) {
+      const f = forward();
+      bp = tidy(() => M.backward(def, params, f, M.outputGradient(def.likelihood, f.output, batch.y)));
+    }
+    return bp;
   };
   return {
     def,
@@ -32,23 +40,21 @@ export function createContext(def: ModelDef, params: Params, batch: Batch, optio
     seed: options.seed ?? 0,
     step: options.step ?? 0,
     forward,
+    backward,
     gradient: () => {
       if (!grad) {
-        const f = forward();
         const n = batch.x.shape[0];
-        grad = tidy(() => {
-          const u = tf.div(M.outputGradient(def.likelihood, f.output, batch.y), n) as tf.Tensor2D;
-          const bp = M.backward(def, params, f, u);
-          tf.dispose([...bp.denseOutputGrads]);
-          return bp.grads;
-        });
+        const b = backward();
+        grad = tidy(() => b.grads.map((g) => tf.div(g, n)));
       }
       return grad;
     },
     dispose: () => {
       if (fp) M.disposeForward(fp);
+      if (bp) M.disposeBackward(bp);
       if (grad) tf.dispose(grad as tf.Tensor[]);
       fp = undefined;
+      bp = undefined;
       grad = undefined;
     },
   };
@@ -116,12 +122,21 @@ export function empiricalSamples(ctx: CurvatureContext, centered = false): Sampl
   checkHasDense(ctx.def);
   const fp = ctx.forward();
   const n = fp.output.shape[0];
+  // The data loss's backward pass already holds these cotangents: reuse it when the context has one.
+  const g = ctx.backward
+    ? ctx.backward().denseOutputGrads.map((t) => tidy(() => tf.expandDims(t, 0) as tf.Tensor3D))
+    : dataLabelPreActivationGrads(ctx, fp);
+  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered, shapes: paramShapes(ctx.def), ...mapsOf(ctx.def) };
+}
+
+/** Without a shared backward pass: a cotangent-only backward of the data labels' output gradients. */
+function dataLabelPreActivationGrads(ctx: CurvatureContext, fp: ForwardPass): tf.Tensor3D[] {
   const u = M.outputGradient(ctx.def.likelihood, fp.output, ctx.batch.y);
   const gs = preActivationGrads(ctx, u);
   u.dispose();
   const g = gs.map((t) => tidy(() => tf.expandDims(t, 0) as tf.Tensor3D));
   tf.dispose(gs);
-  return { kind: 'samples', a: denseInputs(ctx), g, weight: 1 / n, centered, shapes: paramShapes(ctx.def), ...mapsOf(ctx.def) };
+  return g;
 }
 
 /** outer(gradient): the batch gradient's outer product g gᵀ. */

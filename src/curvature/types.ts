@@ -4,7 +4,7 @@
  * Every method returns fresh tensors owned by the caller; operators own their internal tensors
  * and free them in `dispose()`.
  */
-import type { Batch, ForwardPass, ModelDef, Params } from '../model/types.js';
+import type { Batch, BackwardPass, ForwardPass, ModelDef, Params } from '../model/types.js';
 
 /** The curvature expression the engine understands (structurally the language's `Curvature`,
  * without spans; `optim` maps the checked spec onto it). */
@@ -61,6 +61,12 @@ export interface CurvatureContext {
   readonly forward: () => ForwardPass;
   /** Mean-loss gradient at params; memoized and owned by the context like `forward`. */
   readonly gradient: () => Params;
+  /** Optional: the backward pass of the data loss that `gradient` comes from — backprop of the
+   * per-example output gradients ∂ℓₙ/∂fₙ at the data labels (NOT divided by N), so
+   * `denseOutputGrads[l]` = ∂ℓₙ/∂z_l per example and `grads` = N ∇L. Memoized and owned by the
+   * context like `forward` (same forward pass). When present, data-label statistics (empirical
+   * Fisher, gradient covariance) reuse it instead of a second backward pass. */
+  readonly backward?: () => BackwardPass;
   readonly seed: number;
   readonly step: number;
 }

@@ -71,6 +71,9 @@ export function createStepContext(input: StepContextInput): StepContext {
       batch: input.batch,
       forward: () => compute().forward,
       gradient: () => compute().gradient,
+      // The gradient's own backward pass (per-example data-loss cotangents, not divided by N):
+      // empirical-Fisher statistics reuse it instead of a second backward.
+      backward: () => compute().backward,
       seed: input.seed,
       step: input.step,
     }),

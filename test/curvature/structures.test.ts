@@ -258,6 +258,7 @@ describe('algebra laws', () => {
     // N = 24 > every factor's size, so the factors (and blocks) are positive definite
     p = smallProblem('gaussian', 77, { inp: 3, hidden: 4, out: 3, n: 24 }); // categorical G's are singular (Σ_c ∂ℓ/∂f_c = 0)
     p.ctx.forward();
+    p.ctx.gradient(); // memoizes the context's backward pass, which empirical statistics share
   });
   it.each([
     ['diag', { name: 'diag' } as C.StructureSpec],

@@ -92,7 +92,7 @@ describe('geodesic CLI (language commands)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('optimizer kfac — K-FAC (Martens & Grosse 2015)');
     expect(r.stdout).toContain('d = (C + λI)⁻¹ g  (auto → kronecker; decomposition refreshed every 20 steps)');
-    expect(r.stdout).toContain('α = min(η, √(2r / dᵀ(C+λI)d)),  η = 1, r = 0.001');
+    expect(r.stdout).toContain('(α, μ) = argmin q(α Δ + μ δ),  δ the previous update (K-FAC)');
     expect(r.stdout).toMatch(/estimate +\* = every\(n: 1\)/);
     expect(r.stdout).toContain('auto chooses kronecker');
     expect(r.stdout).not.toContain('kfac_factored');

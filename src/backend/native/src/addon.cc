@@ -362,76 +362,97 @@ static napi_value RowSum(napi_env env, napi_callback_info info) {
 }
 
 // ------------------------------------------------------------------ float64 Cholesky / SPD inverse
-// Lower Cholesky factor of A + damping*I (A row-major n x n, lower triangle read). Row-wise
-// (Banachiewicz) so that every inner product runs over contiguous rows, in blocks of NB rows so
-// that each earlier row L_j is read once per block instead of once per row. False if not SPD.
-static const long NB = 32;
+// Blocked, on row-major n x n arrays, in blocks of DB rows/columns. All the O(n^3) work is the
+// kernel set's dgemm_nt (C += alpha A B^T: inner products of contiguous rows); what remains per
+// block is an O(DB^2) per-row triangular solve. Each of the three stages (Cholesky, L^-1,
+// L^-T L^-1) costs n^3/3 flops; the off-diagonal blocks of a stage are spread over the pool.
+static const long DB = 48;
 
-static bool potrf(const KernelSet* ks, const double* A, long n, double damping, double* L) {
-  for (long i0 = 0; i0 < n; i0 += NB) {
-    const long i1 = std::min(n, i0 + NB);
-    // Columns left of the block: L_ij for all rows of the block, j < i0. Rows are independent
-    // here, so they are split over the pool (each task walks j for its rows, reading L_j).
-    const long rows = i1 - i0;
-    const int tasks = (i0 >= 64 && rows >= 4) ? 4 : 1;
-    g_pool->run(tasks, [&](int t) {
-      const long r0 = i0 + rows * t / tasks, r1 = i0 + rows * (t + 1) / tasks;
-      for (long j = 0; j < i0; j++) {
-        const double* Lj = L + j * n;
-        for (long i = r0; i < r1; i++) {
-          double* Li = L + i * n;
-          Li[j] = (A[i * n + j] - ks->dot_d(Li, Lj, j)) / Lj[j];
-        }
-      }
-    });
-    // The diagonal block.
-    for (long i = i0; i < i1; i++) {
-      double* Li = L + i * n;
-      for (long j = i0; j < i; j++) {
-        const double* Lj = L + j * n;
-        Li[j] = (A[i * n + j] - ks->dot_d(Li, Lj, j)) / Lj[j];
-      }
-      const double d = A[i * n + i] + damping - ks->dot_d(Li, Li, i);
-      if (!(d > 0.0) || !std::isfinite(d)) return false;
-      Li[i] = std::sqrt(d);
-      for (long j = i + 1; j < n; j++) Li[j] = 0.0;
+// Rows X[r] (r < rows, nb entries, stride ldx), in place: x <- x Ljj^-T, i.e. solve x Ljj^T = x
+// by forward substitution (Ljj lower triangular nb x nb, stride ld).
+static void trsm_rows_lt(double* X, long ldx, long rows, const double* Ljj, long ld, long nb) {
+  for (long r = 0; r < rows; r++) {
+    double* x = X + r * ldx;
+    for (long j = 0; j < nb; j++) {
+      const double* Lj = Ljj + j * ld;
+      double v = x[j];
+      for (long t = 0; t < j; t++) v -= x[t] * Lj[t];
+      x[j] = v / Lj[j];
     }
   }
+}
+
+// Lower Cholesky factor L of A + damping*I (A's lower triangle read; L's upper triangle zero).
+// Left-looking by block columns J: L_JJ = chol(A_JJ - L_J,<J L_J,<J^T), then for every block row
+// I > J (in parallel): L_IJ = (A_IJ - L_I,<J L_J,<J^T) L_JJ^-T. False if not positive definite.
+static bool potrf(const KernelSet* ks, const double* A, long n, double damping, double* L) {
+  for (long i = 0; i < n; i++) {
+    for (long j = 0; j <= i; j++) L[i * n + j] = A[i * n + j];
+    L[i * n + i] += damping;
+    for (long j = i + 1; j < n; j++) L[i * n + j] = 0.0;
+  }
+  const long nblocks = (n + DB - 1) / DB;
+  for (long J = 0; J < nblocks; J++) {
+    const long j0 = J * DB, jb = std::min(DB, n - j0);
+    double* Ljj = L + j0 * n + j0;
+    ks->dgemm_nt(jb, jb, j0, L + j0 * n, n, L + j0 * n, n, Ljj, n, -1.0);
+    for (long i = 0; i < jb; i++) {
+      double* Li = Ljj + i * n;
+      for (long j = 0; j < i; j++) {
+        const double* Lj = Ljj + j * n;
+        double v = Li[j];
+        for (long t = 0; t < j; t++) v -= Li[t] * Lj[t];
+        Li[j] = v / Lj[j];
+      }
+      double d = Li[i];
+      for (long t = 0; t < i; t++) d -= Li[t] * Li[t];
+      if (!(d > 0.0) || !std::isfinite(d)) return false;
+      Li[i] = std::sqrt(d);
+      for (long j = i + 1; j < jb; j++) Li[j] = 0.0;  // the block product touched the upper half
+    }
+    const long below = nblocks - J - 1;
+    g_pool->run((int)below, [&](int t) {
+      const long i0 = (J + 1 + t) * DB, ib = std::min(DB, n - i0);
+      ks->dgemm_nt(ib, jb, j0, L + i0 * n, n, L + j0 * n, n, L + i0 * n + j0, n, -1.0);
+      trsm_rows_lt(L + i0 * n + j0, n, ib, Ljj, n, jb);
+    });
+  }
+  for (long i = 0; i < n * n; i++)
+    if (!std::isfinite(L[i])) return false;
   return true;
 }
 
-// out = (A + damping I)^-1 given its factor L: W (row j = column j of L^-1) by forward
-// substitution, then out[i][j] = sum_{k >= max(i,j)} W[i][k] W[j][k]. Both in blocks of NB,
-// spread over the pool.
+// out = (A + damping I)^-1 = W W^T given its factor L, with W = L^-T (upper triangular; row j
+// of W = column j of L^-1). W from W L^T = I, block row J at a time (block rows in parallel):
+// W_JJ = L_JJ^-T and, for I > J, W_JI = -(W_J,[J,I) L_I,[J,I)^T) L_II^-T. Then the lower
+// blocks out_IJ = W_I,>=I W_J,>=I^T (in parallel), mirrored to the upper half.
 static void spd_inverse_from_factor(const KernelSet* ks, const double* L, long n, double* W, double* out) {
-  const long nblocks = (n + NB - 1) / NB;
-  g_pool->run((int)nblocks, [&](int b) {
-    const long j0 = b * NB, j1 = std::min(n, j0 + NB);
-    for (long j = j0; j < j1; j++) {
-      double* x = W + j * n;
-      for (long k = 0; k < j; k++) x[k] = 0.0;
-      x[j] = 1.0 / L[j * n + j];
-    }
-    for (long i = j0 + 1; i < n; i++) {
-      const double* Li = L + i * n;
-      const double inv = 1.0 / Li[i];
-      for (long j = j0; j < j1 && j < i; j++) {
-        double* x = W + j * n;
-        x[i] = -ks->dot_d(Li + j, x + j, i - j) * inv;
-      }
+  const long nblocks = (n + DB - 1) / DB;
+  for (long i = 0; i < n * n; i++) W[i] = 0.0;
+  g_pool->run((int)nblocks, [&](int J) {
+    const long j0 = J * DB, jb = std::min(DB, n - j0);
+    for (long r = 0; r < jb; r++) W[(j0 + r) * n + j0 + r] = 1.0;
+    trsm_rows_lt(W + j0 * n + j0, n, jb, L + j0 * n + j0, n, jb);
+    for (long I = J + 1; I < nblocks; I++) {
+      const long i0 = I * DB, ib = std::min(DB, n - i0);
+      double* C = W + j0 * n + i0;
+      ks->dgemm_nt(jb, ib, i0 - j0, W + j0 * n + j0, n, L + i0 * n + j0, n, C, n, -1.0);
+      trsm_rows_lt(C, n, jb, L + i0 * n + i0, n, ib);
     }
   });
-  g_pool->run((int)nblocks, [&](int b) {
-    const long i0 = b * NB, i1 = std::min(n, i0 + NB);
-    for (long j = 0; j < i1; j++) {
-      const double* Wj = W + j * n;
-      for (long i = std::max(i0, j); i < i1; i++) {
-        const double v = ks->dot_d(W + i * n + i, Wj + i, n - i);
-        out[i * n + j] = v;
-        out[j * n + i] = v;
-      }
-    }
+  const long npairs = nblocks * (nblocks + 1) / 2;
+  g_pool->run((int)npairs, [&](int p) {
+    long I = 0;
+    while ((I + 1) * (I + 2) / 2 <= p) I++;
+    const long J = p - I * (I + 1) / 2;
+    const long i0 = I * DB, ib = std::min(DB, n - i0), j0 = J * DB, jb = std::min(DB, n - j0);
+    double* C = out + i0 * n + j0;
+    for (long r = 0; r < ib; r++)
+      for (long c = 0; c < jb; c++) C[r * n + c] = 0.0;
+    ks->dgemm_nt(ib, jb, n - i0, W + i0 * n + i0, n, W + j0 * n + i0, n, C, n, 1.0);
   });
+  for (long i = 0; i < n; i++)
+    for (long j = i + 1; j < n; j++) out[i * n + j] = out[j * n + i];
 }
 
 static bool get_f64(napi_env env, napi_value v, double** data, size_t* length, const char* what) {

@@ -21,6 +21,8 @@ struct KernelSet {
   void (*col_sum)(const float* X, long cols, long r0, long r1, long c0, long c1, float* out);
   void (*row_sum)(const float* X, long cols, long r0, long r1, float* out);
   double (*dot_d)(const double* x, const double* y, long n);
+  // C[m,n] += alpha * A[m,k] B[n,k]^T, all row-major with leading dimensions (float64)
+  void (*dgemm_nt)(long m, long n, long k, const double* A, long lda, const double* B, long ldb, double* C, long ldc, double alpha);
   int mr, nr;
 };
 

@@ -155,6 +155,21 @@ export interface SolverChoice {
 
 /** The solver `solver = auto` stands for, and why. */
 export function chooseSolver(c: Curvature): SolverChoice {
+  const structural = structuralSolver(c);
+  // The engine's algebra decides what can actually be solved: where the structural choice is not
+  // among the engine's solvers for this operator (e.g. kfac + diag is kept as products only), `auto`
+  // becomes the engine's first solver.
+  const engine = engineShape(c);
+  if (engine.solvers.length === 0 || engine.solvers.includes(structural.solver)) return structural;
+  const solver = engine.solvers[0]!;
+  return {
+    solver,
+    reason: `the engine builds ${engine.description}, which it solves with ${solver}${solver === 'cg' ? ' (truncated conjugate gradient on products C v)' : ''}`,
+    storage: solver === 'cg' ? 'the terms\' own storage plus a few vectors of P numbers' : structural.storage,
+  };
+}
+
+function structuralSolver(c: Curvature): SolverChoice {
   const cls = matrixClass(c);
   const power = hasPower(c);
   switch (cls) {

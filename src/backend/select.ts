@@ -73,6 +73,10 @@ export async function selectBackend(name: BackendName): Promise<BackendChoice> {
       setDenseKernels(null);
       await tf.setBackend('cpu');
       await tf.ready();
+      // Chosen on purpose (the numerical oracle): skip the cpu backend's one-time banner that
+      // suggests installing tfjs-node, which would otherwise land in the middle of CLI output.
+      const cpu = tf.backend() as { firstUse?: boolean };
+      if (cpu.firstUse === true) cpu.firstUse = false;
       return { name: 'cpu', reason: 'requested' };
     }
     case 'tensorflow': {

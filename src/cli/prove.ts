@@ -5,11 +5,12 @@
  * printed with the seed and path that replay it); 2: usage errors or a spec that does not check.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 import { withArgs, type CommandSpec } from './args.js';
+import { defaultOptimizer } from '../language/files.js';
+import { selectBackend } from '../backend/select.js';
 import {
   FAMILIES,
   checkProperty,
@@ -52,7 +53,7 @@ export const spec: CommandSpec = {
   flags: {
     property: { type: 'string', value: 'NAME', doc: `the property: ${PROPERTIES.join(', ')}` },
     family: { type: 'string', value: 'F', doc: `invariance family: ${FAMILIES.join(', ')} (default: all four)` },
-    optimizer: { type: 'string', value: 'NAME', doc: 'optimizer block to use (needed when SPEC defines several)' },
+    optimizer: { type: 'string', value: 'NAME', doc: 'optimizer block to use (default: the only one, or the one named after the file)' },
     to: { type: 'string', value: 'SPEC2', doc: 'reduces-to: the spec the first should equal (default: the damping → ∞ limit, SGD with η/λ)' },
     'to-optimizer': { type: 'string', value: 'NAME', doc: 'reduces-to: optimizer block of SPEC2' },
     damping: { type: 'string', value: 'MODE', doc: 'invariance: vanishing (λ → 0 limit) or as-written', default: 'vanishing' },
@@ -83,8 +84,7 @@ function examplesDir(): string {
 }
 
 function pickOne(specs: readonly PlannedSpec[], file: string): E.Either<string, PlannedSpec> {
-  if (specs.length === 1) return E.right(specs[0]!);
-  return E.left(`${file} defines ${specs.length} optimizers (${specs.map((s) => s.plan.name).join(', ')}); choose one with --optimizer NAME`);
+  return defaultOptimizer(specs, (s) => s.plan.name, file);
 }
 
 interface Outcome {
@@ -214,7 +214,7 @@ export async function run(argv: string[]): Promise<number> {
     const seed = intFlag('seed', flags['seed'], -2147483648);
     if (E.isLeft(runs)) return usage(runs.left);
     if (E.isLeft(seed)) return usage(seed.left);
-    await tf.setBackend('cpu'); // the numerical oracle
+    await selectBackend('cpu'); // the numerical oracle
     if (flags['table'] === true) {
       if (flags['property'] !== undefined) return usage('--table and --property are exclusive');
       return runTable({ positionals, runs: runs.right, seed: seed.right });

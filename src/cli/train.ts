@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { loadSpec } from '../language/files.js';
+import { defaultOptimizer, loadSpec } from '../language/files.js';
 import type { OptimizerSpec } from '../language/spec.js';
 import { compile, plan } from '../optim/index.js';
 import { loadProblem } from '../problems/index.js';
@@ -64,12 +64,7 @@ function pickOptimizer(opts: readonly OptimizerSpec[], file: string, wanted: str
   }
   const own = opts.filter((o) => path.normalize(o.span.file) === path.normalize(file));
   const candidates = own.length > 0 ? own : opts;
-  if (candidates.length === 1) return E.right(candidates[0]!);
-  // Several blocks: the one named after the file (kfac.optim → kfac) is the default.
-  const base = path.basename(file).replace(/\.optim$/, '');
-  const named = candidates.find((o) => o.name === base);
-  if (named !== undefined) return E.right(named);
-  return E.left(`${file} defines ${candidates.length} optimizers (${candidates.map((o) => o.name).join(', ')}); choose one with --optimizer NAME`);
+  return defaultOptimizer(candidates, (o) => o.name, file);
 }
 
 const fmt = (x: number | undefined, digits = 4): string =>

@@ -93,9 +93,12 @@ describe('geodesic prove', () => {
     const b = geodesic('examples/sgd.optim', '--property', 'invariance', '--family', 'rotations');
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/unknown --family 'rotations'/);
-    const c = geodesic('examples/kfac.optim', '--property', 'descent');
+    // Several blocks, none named after the file: the user must choose.
+    const two = path.join(mkdtempSync(path.join(tmpdir(), 'geodesic-prove-')), 'two.optim');
+    writeFileSync(two, 'optimizer a { step = lr(0.1) }\noptimizer b { step = lr(0.2) }\n');
+    const c = geodesic(two, '--property', 'descent');
     expect(c.code).toBe(2);
-    expect(c.stderr).toMatch(/choose one with --optimizer NAME/);
+    expect(c.stderr).toMatch(/defines 2 optimizers \(a, b\); choose one with --optimizer NAME/);
     const d = geodesic('missing.optim', '--property', 'descent');
     expect(d.code).toBe(2);
     expect(d.stderr).toMatch(/no such file/);

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as path from 'node:path';
 import type { Arg, Call, ClauseAst, Expr, FileAst, Ident, OptimizerAst } from './ast.js';
 import { didYouMean, error, fileSpan, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { parse } from './parse.js';
+import { parse, parseAll } from './parse.js';
 import {
   clauses as clauseSpecs,
   componentsOf,
@@ -61,9 +61,9 @@ function load(program: Program, file: string, read: ReadFile, from: Span | undef
     return undefined;
   }
   program.sources.set(file, text.right);
-  const ast = parse(file, text.right);
+  const ast = parseAll(file, text.right);
   if (E.isLeft(ast)) {
-    program.problems.push(ast.left);
+    program.problems.push(...ast.left);
     return undefined;
   }
   const imports: string[] = [];

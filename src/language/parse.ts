@@ -1,9 +1,11 @@
 /**
  * Text → syntax tree. The grammar is grammar/optim.ohm (its generated bundle is the only ohm import
- * besides the runtime); a syntax error becomes one located Diagnostic ("expected a number").
+ * besides the runtime); a syntax error becomes a located Diagnostic ("expected a number"); `parseAll`
+ * reports every syntax error of a file.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { NonterminalNode, Node } from 'ohm-js';
+import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
+import type { FailedMatchResult, NonterminalNode, Node } from 'ohm-js';
 import grammar from '../../grammar/optim.ohm-bundle.js';
 import type {
   Arg,
@@ -19,6 +21,7 @@ import type {
   OptimizerAst,
 } from './ast.js';
 import { error, type Diagnostic } from './diagnostics.js';
+import { recoverFailures } from './recover.js';
 import type { Span } from './spec.js';
 
 /** Where a node is: a file name and the offsets of its line starts. */
@@ -308,16 +311,27 @@ function lastIndexWhere<T>(xs: readonly T[], p: (x: T) => boolean): number {
 
 /** Parse one file. A syntax error is a single Diagnostic at the furthest point the parser reached. */
 export function parse(file: string, text: string): E.Either<Diagnostic, FileAst> {
+  return E.mapLeft((ds: RNEA.ReadonlyNonEmptyArray<Diagnostic>) => RNEA.head(ds))(parseWith(file, text, false));
+}
+
+/** Parse one file, reporting every syntax error: after the first, each piece at fault (a clause of a
+ * block, or a top-level item) is set aside and the rest parsed again (src/language/recover.ts). The
+ * first diagnostic is the one `parse` gives. */
+export function parseAll(file: string, text: string): E.Either<RNEA.ReadonlyNonEmptyArray<Diagnostic>, FileAst> {
+  return parseWith(file, text, true);
+}
+
+function parseWith(file: string, text: string, recover: boolean): E.Either<RNEA.ReadonlyNonEmptyArray<Diagnostic>, FileAst> {
   const ctx: Ctx = { file, lineStarts: lineStartsOf(text) };
   const deep = tooDeep(text);
   if (deep !== undefined) {
-    return E.left(error(span(ctx, deep, deep + 1), `expression nested too deeply (more than ${maxDepth} levels of parentheses)`));
+    return E.left([error(span(ctx, deep, deep + 1), `expression nested too deeply (more than ${maxDepth} levels of parentheses)`)]);
   }
   try {
-    return parseUnguarded(ctx, text);
+    return parseUnguarded(ctx, text, recover);
   } catch (err) {
     // Very long operator chains can still exhaust the stack of the recursive-descent parser.
-    if (err instanceof RangeError) return E.left(error(span(ctx, 0, 0), 'the spec is too deeply nested to parse'));
+    if (err instanceof RangeError) return E.left([error(span(ctx, 0, 0), 'the spec is too deeply nested to parse')]);
     throw err;
   }
 }
@@ -342,17 +356,42 @@ function tooDeep(text: string): number | undefined {
   return undefined;
 }
 
-function parseUnguarded(ctx: Ctx, text: string): E.Either<Diagnostic, FileAst> {
+/** The most errors one file reports (the first plus those found by recovery). */
+const maxSyntaxErrors = 20;
+
+function parseUnguarded(ctx: Ctx, text: string, recover: boolean): E.Either<RNEA.ReadonlyNonEmptyArray<Diagnostic>, FileAst> {
   const result = grammar.match(text);
   if (result.failed()) {
-    const at = result.getRightmostFailurePosition();
-    const where = span(ctx, at, Math.min(text.length, at + Math.max(1, tokenLength(text, at))));
-    if (unterminatedString(text, at)) return E.left(error(where, 'unterminated string (a string ends with " on the same line)'));
-    const found = at >= text.length ? 'end of file' : describeAt(text, at);
-    return E.left(error(where, `expected ${result.getExpectedText()}, found ${found}`));
+    const first = failure(ctx, text, result);
+    if (!recover) return E.left([first.diagnostic]);
+    const attempt = (t: string): Failure | undefined => {
+      try {
+        const r = grammar.match(t);
+        return r.failed() ? failure(ctx, t, r) : undefined;
+      } catch (err) {
+        if (err instanceof RangeError) return undefined; // stop recovering; keep what was found
+        throw err;
+      }
+    };
+    const more = recoverFailures(text, first, attempt, (f) => f.at, maxSyntaxErrors - 1);
+    return E.left([first.diagnostic, ...more.map((f) => f.diagnostic)]);
   }
   const tree = semantics(result)['ast'](ctx) as FileAst;
   return E.right(attachComments(ctx, tree, scanComments(ctx, text)));
+}
+
+interface Failure {
+  readonly at: number;
+  readonly diagnostic: Diagnostic;
+}
+
+/** The located error of a failed match of `text`. */
+function failure(ctx: Ctx, text: string, result: FailedMatchResult): Failure {
+  const at = result.getRightmostFailurePosition();
+  const where = span(ctx, at, Math.min(text.length, at + Math.max(1, tokenLength(text, at))));
+  if (unterminatedString(text, at)) return { at, diagnostic: error(where, 'unterminated string (a string ends with " on the same line)') };
+  const found = at >= text.length ? 'end of file' : describeAt(text, at);
+  return { at, diagnostic: error(where, `expected ${result.getExpectedText()}, found ${found}`) };
 }
 
 /** Length of the token starting at `at` (for the caret's width). */

@@ -1,7 +1,7 @@
 /** The language front end: text → syntax tree → checked Spec, plus formatting and explanation. */
 export type * from './spec.js';
 export type * from './ast.js';
-export { parse, maxDepth } from './parse.js';
+export { parse, parseAll, maxDepth } from './parse.js';
 export { checkFiles, checkText, resolveImport, type CheckResult, type ReadFile } from './check.js';
 export { checkPaths, loadSpec, readFileNode } from './files.js';
 export { print, printExpr, format } from './print.js';

@@ -13,7 +13,7 @@ import { symmetricEigen } from '../../solvers/index.js';
 import { CurvatureError } from '../types.js';
 import { checkLambda, chooseSolver, numParamsOf, probe, report, type Op, type Shapes } from '../operator.js';
 import type { SampleSet } from '../samples.js';
-import { homogeneous, type BiasMode, type KfacFactors } from './kfac.js';
+import { homogeneous, joinWb, splitWb, type BiasMode, type KfacFactors } from './kfac.js';
 import { cgSolve } from './free.js';
 
 export interface EkfacLayer {
@@ -105,12 +105,6 @@ export function rebase(e: Ekfac, bases: readonly { QA: Float64Array; QG: Float64
   });
   return { bias: e.bias, layers };
 }
-
-const joinWb = (W: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.concat([W as tf.Tensor2D, tf.reshape(b, [1, -1])], 0) as tf.Tensor2D;
-const splitWb = (J: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
-  const inn = J.shape[0] - 1;
-  return [tf.slice(J, [0, 0], [inn, -1]), tf.reshape(tf.slice(J, [inn, 0], [1, -1]), [-1])];
-};
 
 export function ekfacOp(e: Ekfac, shapes: Shapes, description: string): Op {
   const n = numParamsOf(shapes);

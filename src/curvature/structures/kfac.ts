@@ -197,8 +197,8 @@ const biasEigen = (eig: KroneckerEigen): KroneckerEigen => {
 const ONE = Float64Array.of(1);
 
 /** Splits / joins a layer's (W, b) for the homogeneous layout [W; b]. */
-const joinWb = (W: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.concat([W as tf.Tensor2D, tf.reshape(b, [1, -1])], 0) as tf.Tensor2D;
-const splitWb = (J: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
+export const joinWb = (W: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.concat([W as tf.Tensor2D, tf.reshape(b, [1, -1])], 0) as tf.Tensor2D;
+export const splitWb = (J: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
   const inn = J.shape[0] - 1;
   return [tf.slice(J, [0, 0], [inn, -1]), tf.reshape(tf.slice(J, [inn, 0], [1, -1]), [-1])];
 };

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import type { WasmBackendInternals } from './wasm.js';
+import { ACTIVATION_VJP_KERNEL } from '../model/activation.js';
 
 const BACKEND = 'wasm';
 
@@ -169,12 +170,14 @@ function makeSum(addon: NativeAddon, fallback: KernelFn): KernelFn {
 }
 
 /** Custom kernel: derivative of an activation times dy (t = output for tanh/sigmoid, input else). */
-export const ACTIVATION_GRAD = 'GeodesicActivationGrad';
+export const ACTIVATION_GRAD = ACTIVATION_VJP_KERNEL;
 
 function makeActivationGrad(addon: NativeAddon): KernelFn {
   return (args) => {
     const { t, dy } = args.inputs as { t: tf.TensorInfo; dy: tf.TensorInfo };
-    const { op } = (args.attrs ?? {}) as { op: number };
+    const { fn } = (args.attrs ?? {}) as { fn: 'tanh' | 'sigmoid' | 'relu' | 'softplus' };
+    const op = ACT[fn];
+    if (op === undefined) throw new Error(`geodesic: ${ACTIVATION_GRAD} has no native kernel for '${String(fn)}'`);
     const h = heap(args.backend);
     const out = h.backend.makeOutput(t.shape, 'float32');
     addon.unaryGrad(op, h.view(t), h.view(dy), h.view(out));
@@ -188,7 +191,7 @@ function makeActivationGrad(addon: NativeAddon): KernelFn {
  */
 export function activationGrad(kind: 'tanh' | 'sigmoid' | 'relu' | 'softplus', t: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   if (installedState !== null && tf.getBackend() === BACKEND && t.dtype === 'float32' && dy.dtype === 'float32' && arraysEqual(t.shape, dy.shape))
-    return tf.engine().runKernel(ACTIVATION_GRAD, { t, dy }, { op: ACT[kind] }) as tf.Tensor;
+    return tf.engine().runKernel(ACTIVATION_GRAD, { t, dy }, { fn: kind }) as tf.Tensor;
   return tf.tidy(() => {
     switch (kind) {
       case 'tanh': return tf.mul(dy, tf.sub(1, tf.square(t)));

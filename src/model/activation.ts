@@ -39,6 +39,24 @@ export function derivative(fn: ActivationName, z: tf.Tensor, y: tf.Tensor): tf.T
   });
 }
 
+/**
+ * The optional fused kernel g ⊙ σ'(z) that a backend may register (src/backend/native.ts does):
+ * inputs { t, dy } with t = y = σ(z) for tanh and sigmoid, t = z for relu and softplus; attrs
+ * { fn }. One pass instead of the two or three elementwise ops of `derivative` and a multiply.
+ */
+export const ACTIVATION_VJP_KERNEL = 'GeodesicActivationGrad';
+const FUSED_VJP: Partial<Record<ActivationName, 'output' | 'input'>> = { tanh: 'output', sigmoid: 'output', relu: 'input', softplus: 'input' };
+
+/** g ⊙ σ'(z) (a vjp, and a jvp: the Jacobian is diagonal), through the fused kernel where the active backend registers it. */
+export function timesDerivative(fn: ActivationName, z: tf.Tensor, y: tf.Tensor, g: tf.Tensor): tf.Tensor {
+  const uses = FUSED_VJP[fn];
+  if (uses !== undefined && g.dtype === 'float32' && z.dtype === 'float32' && sameShape(z.shape, g.shape) && tf.getKernel(ACTIVATION_VJP_KERNEL, tf.getBackend()) !== undefined)
+    return tf.engine().runKernel(ACTIVATION_VJP_KERNEL, { t: uses === 'output' ? y : z, dy: g }, { fn }) as tf.Tensor;
+  return tf.tidy(() => tf.mul(g, derivative(fn, z, y)));
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
 /** σ''(z). */
 export function secondDerivative(fn: ActivationName, z: tf.Tensor, y: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {

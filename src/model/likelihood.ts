@@ -140,7 +140,11 @@ export function sampleTargets(name: LikelihoodName, output: tf.Tensor2D, seed: n
         // Inverse CDF: index = #{k : cumsum(p)_k ≤ u}, clipped for round-off.
         const cdf = tf.cumsum(tf.softmax(output), 1);
         const u = tf.randomUniform([n, 1], 0, 1, 'float32', tfSeed(seed));
-        const idx = tf.minimum(tf.sum(tf.cast(tf.lessEqual(cdf, u), 'int32'), 1), tf.scalar(c - 1, 'int32'));
+        // Counted as step(u − cdf) (a tie cdf = u, of probability zero, is not counted): the wasm
+        // backend's broadcasting comparison and Tile are slow generic loops (2–4 ms at 1000 × 30),
+        // its broadcasting subtraction is not.
+        const below = tf.step(tf.sub(u, cdf));
+        const idx = tf.minimum(tf.sum(tf.cast(below, 'int32'), 1), tf.scalar(c - 1, 'int32'));
         return tf.cast(tf.oneHot(tf.cast(idx, 'int32') as tf.Tensor1D, c), 'float32') as tf.Tensor2D;
       }
       case 'gaussian':

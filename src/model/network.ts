@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tidy } from './tidy.js';
 import type { BackwardPass, LayerDef, ModelDef, Params, ForwardPass } from './types.js';
-import { activate, derivative } from './activation.js';
+import { activate, timesDerivative } from './activation.js';
 import { assertParamsShape, layerWidths, paramInfo } from './layout.js';
 import { effectiveParams, hasParamMaps, pullBackParams, withoutParamMaps } from './paramMap.js';
 
@@ -143,7 +143,7 @@ function backprop(def: ModelDef, params: Params, fp: ForwardPass, outputCotangen
       }
       if (i > first) g = tf.matMul(g, W, false, true);
     } else if (layer.kind === 'activation') {
-      g = tf.mul(g, derivative(layer.fn, h, layerOutput(fp, i))) as tf.Tensor2D;
+      g = timesDerivative(layer.fn, h, layerOutput(fp, i), g) as tf.Tensor2D;
     } else {
       g = tf.matMul(g, fixedMatrix(layer), false, true);
     }
@@ -170,7 +170,7 @@ export function rForward(def: ModelDef, params: Params, fp: ForwardPass, v: Para
       const local = tf.add(tf.matMul(h, v[k] as tf.Tensor2D), v[k + 1]!) as tf.Tensor2D;
       r = r === null ? local : (tf.add(tf.matMul(r, W), local) as tf.Tensor2D);
     } else if (layer.kind === 'activation') {
-      if (r !== null) r = tf.mul(r, derivative(layer.fn, h, layerOutput(fp, i))) as tf.Tensor2D;
+      if (r !== null) r = timesDerivative(layer.fn, h, layerOutput(fp, i), r) as tf.Tensor2D;
     } else if (r !== null) {
       r = tf.matMul(r, fixedMatrix(layer)) as tf.Tensor2D;
     }

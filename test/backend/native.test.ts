@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, activeBackend } from '../../src/backend/select.js';
 import { activationGrad, loadNative, uninstallNativeKernels, type NativeAddon } from '../../src/backend/native.js';
+import { timesDerivative } from '../../src/model/activation.js';
 
 function data(n: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
@@ -75,7 +76,7 @@ describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backe
 
     it(`XᵀX and XXᵀ of one tensor (symmetric path) (${isa})`, async () => {
       addon!.setIsa(isa);
-      for (const [rows, cols] of [[50, 130], [201, 97], [3, 1]] as const)
+      for (const [rows, cols] of [[50, 130], [201, 97], [3, 1], [150, 331]] as const)
         for (const batch of [[], [2]])
           for (const ta of [true, false]) {
             const shape = [...batch, rows, cols];
@@ -129,6 +130,11 @@ describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backe
           return activationGrad(op, saved, tf.tensor1d(dy));
         };
         expect(err(await on('native', g), await on('cpu', g)), `${op}'`).toBeLessThan(1e-5);
+        // the model's backward and R-operator use the same fused kernel (registered under the
+        // name src/model/activation.ts defines; the cpu backend has none and multiplies)
+        const z = () => tf.tensor2d(x.subarray(0, 1000), [40, 25]);
+        const v = () => timesDerivative(op, z(), (tf as unknown as Record<string, (t: tf.Tensor) => tf.Tensor>)[op]!(z()), tf.tensor2d(dy.subarray(0, 1000), [40, 25]));
+        expect(err(await on('native', v), await on('cpu', v)), `timesDerivative ${op}`).toBeLessThan(1e-5);
       }
     });
   }

@@ -198,18 +198,33 @@ struct Task {
   long b, m0, m1, n0, n1;
 };
 
-// Symmetric product (A and B the same data with op(B) = op(A)^T, so C = C^T, m == n): compute
-// block rows [r0,r1) x columns [0,r1) only (about half the flops) and mirror the part right of
-// the diagonal block. Tasks write disjoint parts of C, so no synchronisation is needed.
-static void gemm_symmetric(const KernelSet* ks, const GemmArgs& g, const float* A, const float* B, float* C) {
-  const long n = g.n, R = 96;
-  const long nblocks = (n + R - 1) / R;
-  g_pool->run((int)nblocks, [&](int t) {
-    const long b = nblocks - 1 - t;  // largest blocks first: better balance with dynamic claiming
-    const long r0 = b * R, r1 = std::min(n, r0 + R);
+// Symmetric product (A and B the same data with op(B) = op(A)^T, so C = C^T, m == n): the rows
+// are cut into one band per thread of equal lower-triangle area (boundaries n·sqrt(i/T)); band
+// [r0, r1) runs one ordinary gemm_region over columns [0, r1) that skips the micro-tiles entirely
+// above the diagonal (about half the flops of the full product, each operand packed about once),
+// then mirrors its rows' lower part into the upper triangle. Tasks write disjoint parts of C:
+// band i's mirror writes columns [r0, r1) of rows < r1, which no other band computes.
+static void gemm_symmetric(const KernelSet* ks, const GemmArgs& g0, const float* A, const float* B, float* C) {
+  const long n = g0.n;
+  GemmArgs g = g0;
+  g.lower = true;
+  const int T = (double)n * n * g.k < 2.0e6 ? 1 : g_pool->threads();
+  std::vector<long> r(T + 1, n);
+  r[0] = 0;
+  for (int i = 1; i < T; i++) r[i] = std::min(n, (long)std::lround(n * std::sqrt((double)i / T) / ks->mr) * ks->mr);
+  g_pool->run(T, [&](int t) {
+    const long r0 = r[t], r1 = r[t + 1];
+    if (r0 >= r1) return;
     ks->gemm_region(g, A, B, C, r0, r1, 0, r1);
-    for (long i = r0; i < r1; i++)
-      for (long j = 0; j < r0; j++) C[j * n + i] = C[i * n + j];
+    const long TB = 32;  // mirror in TB x TB tiles
+    for (long i0 = r0; i0 < r1; i0 += TB) {
+      const long i1 = std::min(r1, i0 + TB);
+      for (long j0 = 0; j0 < i1; j0 += TB) {
+        const long j1 = std::min(i1, j0 + TB);
+        for (long j = j0; j < j1; j++)
+          for (long i = std::max(i0, j + 1); i < i1; i++) C[j * n + i] = C[i * n + j];
+      }
+    }
   });
 }
 

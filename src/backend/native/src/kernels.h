@@ -11,6 +11,7 @@ struct GemmArgs {
   const float* bias;  // per-column bias of length n, or nullptr
   int act;
   float alpha;        // leaky-relu slope
+  bool lower = false; // compute only micro-tiles touching the lower triangle (row >= col) of C
 };
 
 struct KernelSet {

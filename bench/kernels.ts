@@ -190,9 +190,12 @@ async function fwdBwdBench(addon: NativeAddon | null, batch: number, variants: V
 }
 
 // ------------------------------------------------------------------ reference + machine
+/** PyTorch timed on this machine by bench/peers/time_torch.py (absolute path; see bench/step.ts). */
+const torchHereFile = process.env['GEODESIC_TORCH_HERE'] ?? path.join(repoRoot, 'bench', 'results', 'torch-here.json');
+/** `file`: a name in the reference directory, or an absolute path. */
 function torchFwdBwd(file: string, batch: number): number | null {
   try {
-    const j = JSON.parse(fs.readFileSync(path.join(referenceDir, file), 'utf8'));
+    const j = JSON.parse(fs.readFileSync(path.resolve(referenceDir, file), 'utf8'));
     return j.runs.torch_threads_1[`classifier_batch${batch}`].fwd_bwd_only.median_ms as number;
   } catch {
     return null;
@@ -221,6 +224,11 @@ async function main(): Promise<void> {
   const m0 = machine(addon);
   console.log(`machine: ${m0['cpuModel']}, ${m0['cores']} cores, node ${m0['node']}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
+  // The machine's float32 FMA peak for the kernels' ISA on the pool's threads, best of 5 probes
+  // (the first wakes the pool): what "% of peak" below is read against.
+  const fmaPeak = addon === null ? null : Array.from({ length: 5 }, () => addon.fmaPeak(2e7)).reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  if (fmaPeak !== null) console.log(`in-register FMA peak (${addon!.info().isa}, ${fmaPeak.threads} threads): ${fmaPeak.gflops.toFixed(1)} GFLOP/s`);
+
   console.log('\nGEMM (autoencoder layer shapes)');
   const gemm: GemmRow[] = [];
   for (const batch of [1000, 256]) gemm.push(...(await gemmBench(addon, batch, batch === 1000 ? variants : variants.filter((v) => v !== 'wasm-stock'))));
@@ -233,13 +241,14 @@ async function main(): Promise<void> {
   const comparison = fwdBwd.map((r) => {
     const sk = torchFwdBwd('timings_torch_skylakex.json', r.batch);
     const hw = torchFwdBwd('timings_torch.json', r.batch);
-    const c = { ...r, torchSkylakeXMs: sk, torchHaswellMs: hw, ratioSkylakeX: sk ? r.medianMs / sk : null, ratioHaswell: hw ? r.medianMs / hw : null };
+    const th = torchFwdBwd(torchHereFile, r.batch);
+    const c = { ...r, torchHereMs: th, torchSkylakeXMs: sk, torchHaswellMs: hw, ratioHere: th ? r.medianMs / th : null, ratioSkylakeX: sk ? r.medianMs / sk : null, ratioHaswell: hw ? r.medianMs / hw : null };
     console.log(`  B=${r.batch} ${r.method.padEnd(8)} ${r.backend.padEnd(10)} ${r.medianMs.toFixed(1).padStart(8)} ms (min ${r.minMs.toFixed(1)})  ` +
-      `torch(SkylakeX) ${sk?.toFixed(1) ?? '—'} ms → ×${c.ratioSkylakeX?.toFixed(2) ?? '—'}   torch(Haswell) ${hw?.toFixed(1) ?? '—'} ms → ×${c.ratioHaswell?.toFixed(2) ?? '—'}`);
+      `torch here ${th?.toFixed(1) ?? '—'} ms → ×${c.ratioHere?.toFixed(2) ?? '—'}   torch(SkylakeX, ref) ${sk?.toFixed(1) ?? '—'} ms → ×${c.ratioSkylakeX?.toFixed(2) ?? '—'}   torch(Haswell, ref) ${hw?.toFixed(1) ?? '—'} ms → ×${c.ratioHaswell?.toFixed(2) ?? '—'}`);
     return c;
   });
 
-  const result = { machine: { ...m0, loadAverageAtEnd: os.loadavg() }, gemm, forwardBackward: comparison, quick };
+  const result = { machine: { ...m0, loadAverageAtEnd: os.loadavg() }, fmaPeak, gemm, forwardBackward: comparison, quick };
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = outArg ?? path.join(dir, `kernels-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -222,15 +222,34 @@ function timeTfMinimize(def: ModelDef, batches: Batch[], warmup: number, steps: 
 
 // ------------------------------------------------------------------ PyTorch reference
 interface TorchTiming { median_ms: number; mean_ms_amortized: number; min_ms: number; median_ms_without_inverse_update?: number; median_ms_with_inverse_update?: number }
-const TORCH_FILES = { skylakex: 'timings_torch_skylakex.json', haswell: 'timings_torch.json' } as const;
-type TorchFlavour = keyof typeof TORCH_FILES;
+/**
+ * skylakex / haswell: the reference's figures (another 2-core machine, ../shared/reference);
+ * here: PyTorch re-timed on THIS machine by bench/peers/time_torch.py (bench/results/torch-here.json,
+ * or the file GEODESIC_TORCH_HERE names), the like-for-like baseline when present.
+ */
+const TORCH_FILES = {
+  skylakex: path.join(referenceDir, 'timings_torch_skylakex.json'),
+  haswell: path.join(referenceDir, 'timings_torch.json'),
+  here: process.env['GEODESIC_TORCH_HERE'] ?? path.join(repoRoot, 'bench', 'results', 'torch-here.json'),
+} as const;
+export type TorchFlavour = keyof typeof TORCH_FILES;
+const FLAVOURS = Object.keys(TORCH_FILES) as TorchFlavour[];
+const FLAVOUR_LABEL: Record<TorchFlavour, string> = { here: 'torch here', skylakex: 'torch SKX', haswell: 'HSW' };
 const torchCache = new Map<string, unknown>();
 function torch(flavour: TorchFlavour, model: ModelName, batch: number, key: string): TorchTiming | null {
   const file = TORCH_FILES[flavour];
   try {
-    if (!torchCache.has(file)) torchCache.set(file, JSON.parse(fs.readFileSync(path.join(referenceDir, file), 'utf8')));
+    if (!torchCache.has(file)) torchCache.set(file, JSON.parse(fs.readFileSync(file, 'utf8')));
     const j = torchCache.get(file) as { runs: Record<string, Record<string, Record<string, TorchTiming>>> };
     return j.runs['torch_threads_1']![`${model}_batch${batch}`]![key] ?? null;
+  } catch {
+    return null;
+  }
+}
+/** The same-machine PyTorch file's environment block (machine, versions, date), if present. */
+export function torchHereEnvironment(): Record<string, unknown> | null {
+  try {
+    return (JSON.parse(fs.readFileSync(TORCH_FILES.here, 'utf8')) as { environment: Record<string, unknown> }).environment;
   } catch {
     return null;
   }
@@ -258,14 +277,14 @@ const isKfac = (w: string) => w.startsWith('kfac');
 
 function makeRow(model: ModelName, batch: number, what: string, backend: string, t: Timing): StepRow {
   const key = TORCH_KEY[what]!;
-  const tk = { skylakex: torch('skylakex', model, batch, key), haswell: torch('haswell', model, batch, key) };
+  const tk = Object.fromEntries(FLAVOURS.map((fl) => [fl, torch(fl, model, batch, key)])) as Record<TorchFlavour, TorchTiming | null>;
   const ours = isKfac(what) ? t.meanMs : t.medianMs;
   const ratio = (fl: TorchFlavour) => (tk[fl] ? ours / (isKfac(what) ? tk[fl]!.mean_ms_amortized : tk[fl]!.median_ms) : null);
   const row: StepRow = {
     model, batch, what, backend, timing: t, torch: tk,
-    ratio: { skylakex: ratio('skylakex'), haswell: ratio('haswell') },
+    ratio: Object.fromEntries(FLAVOURS.map((fl) => [fl, ratio(fl)])) as Record<TorchFlavour, number | null>,
     ...(isKfac(what) && t.withoutRefresh
-      ? { ratioWithoutRefresh: Object.fromEntries((['skylakex', 'haswell'] as const).map((fl) => [fl, tk[fl]?.median_ms_without_inverse_update ? t.withoutRefresh!.medianMs / tk[fl]!.median_ms_without_inverse_update! : null])) as Record<TorchFlavour, number | null> }
+      ? { ratioWithoutRefresh: Object.fromEntries(FLAVOURS.map((fl) => [fl, tk[fl]?.median_ms_without_inverse_update ? t.withoutRefresh!.medianMs / tk[fl]!.median_ms_without_inverse_update! : null])) as Record<TorchFlavour, number | null> }
       : {}),
   };
   return row;
@@ -275,16 +294,18 @@ function printRow(r: StepRow): void {
   const t = r.timing;
   const k = isKfac(r.what);
   const ours = k ? t.meanMs : t.medianMs;
-  const sk = r.torch.skylakex, hw = r.torch.haswell;
   const tv = (x: TorchTiming | null) => (x === null ? null : k ? x.mean_ms_amortized : x.median_ms);
+  const cols = FLAVOURS.filter((fl) => r.torch[fl] !== null).map((fl) => `${FLAVOUR_LABEL[fl]} ${f1(tv(r.torch[fl]))} ×${f2(r.ratio[fl])}`);
   console.log(
-    `  ${r.what.padEnd(13)} ${(k ? 'amortized' : 'median').padEnd(9)} ${f1(ours).padStart(7)} ms  (median ${f1(t.medianMs)}, min ${f1(t.minMs)}, cpu ${f1(t.cpuMs)}, ${t.steps} steps${t.rejected ? `, ${t.rejected} rejected` : ''}, load ${t.loadBefore.toFixed(1)}→${t.loadAfter.toFixed(1)})` +
-      `   torch SKX ${f1(tv(sk))} ×${f2(r.ratio.skylakex)}   HSW ${f1(tv(hw))} ×${f2(r.ratio.haswell)}`,
+    `  ${r.what.padEnd(13)} ${(k ? 'amortized' : 'median').padEnd(9)} ${f1(ours).padStart(7)} ms  (median ${f1(t.medianMs)}, min ${f1(t.minMs)}, cpu ${f1(t.cpuMs)}, ${t.steps} steps${t.rejected ? `, ${t.rejected} rejected` : ''}, load ${t.loadBefore.toFixed(1)}→${t.loadAfter.toFixed(1)})   ` +
+      cols.join('   '),
   );
   if (k && t.withoutRefresh && t.withRefresh) {
+    const c = FLAVOURS.filter((fl) => r.torch[fl] !== null).map(
+      (fl) => `${FLAVOUR_LABEL[fl]} ${f1(r.torch[fl]?.median_ms_without_inverse_update)} / ${f1(r.torch[fl]?.median_ms_with_inverse_update)} ×${f2(r.ratioWithoutRefresh?.[fl])}`,
+    );
     console.log(
-      `  ${''.padEnd(13)} no-refresh median ${f1(t.withoutRefresh.medianMs)} ms (min ${f1(t.withoutRefresh.minMs)}, ${t.withoutRefresh.steps} steps); refresh steps median ${f1(t.withRefresh.medianMs)} ms (${t.withRefresh.steps})` +
-        `   torch SKX ${f1(sk?.median_ms_without_inverse_update)} / ${f1(sk?.median_ms_with_inverse_update)} ×${f2(r.ratioWithoutRefresh?.skylakex)}   HSW ${f1(hw?.median_ms_without_inverse_update)} / ${f1(hw?.median_ms_with_inverse_update)} ×${f2(r.ratioWithoutRefresh?.haswell)}`,
+      `  ${''.padEnd(13)} no-refresh median ${f1(t.withoutRefresh.medianMs)} ms (min ${f1(t.withoutRefresh.minMs)}, ${t.withoutRefresh.steps} steps); refresh steps median ${f1(t.withRefresh.medianMs)} ms (${t.withRefresh.steps})   ` + c.join('   '),
     );
   }
 }
@@ -349,11 +370,13 @@ async function main(): Promise<void> {
       const sgd = rows.find((r) => r.model === model && r.batch === batch && r.what === 'sgd');
       for (const k of rows.filter((r) => r.model === model && r.batch === batch && isKfac(r.what))) {
         if (sgd === undefined) continue;
-        const tk = torch('skylakex', model, batch, 'kfac_inverse'), ts = torch('skylakex', model, batch, 'sgd');
-        const th = torch('haswell', model, batch, 'kfac_inverse'), tsh = torch('haswell', model, batch, 'sgd');
+        const peer = FLAVOURS.map((fl) => {
+          const tk = torch(fl, model, batch, 'kfac_inverse'), ts = torch(fl, model, batch, 'sgd');
+          return tk && ts ? `${FLAVOUR_LABEL[fl]} ${f2(tk.mean_ms_amortized / ts.median_ms)}×` : null;
+        }).filter((x) => x !== null);
         console.log(
           `  ${k.what}/sgd: amortized ${f2(k.timing.meanMs / sgd.timing.medianMs)}×, no-refresh median ${f2(k.timing.withoutRefresh!.medianMs / sgd.timing.medianMs)}×` +
-            `   (kfac-pytorch INVERSE / SGD: SKX ${f2(tk && ts ? tk.mean_ms_amortized / ts.median_ms : null)}×, HSW ${f2(th && tsh ? th.mean_ms_amortized / tsh.median_ms : null)}×)`,
+            `   (torch K-FAC INVERSE / SGD: ${peer.join(', ')})`,
         );
       }
       tf.dispose(batches.flatMap((b) => [b.x, b.y]));
@@ -380,7 +403,7 @@ async function main(): Promise<void> {
   }
 
   if (tf.memory().numTensors !== before) throw new Error(`bench leaked ${tf.memory().numTensors - before} tensors`);
-  const result = { kind: 'step', machine: { ...machine, loadAverageAfter: os.loadavg() }, quick, rows, adamOverhead: overhead };
+  const result = { kind: 'step', machine: { ...machine, loadAverageAfter: os.loadavg() }, quick, rows, adamOverhead: overhead, torchHere: torchHereEnvironment() };
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = opt('out') ?? path.join(dir, `step-${choice.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

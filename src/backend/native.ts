@@ -30,6 +30,8 @@ export interface NativeAddon {
   cholesky(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
   spdInverse(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
   symEig(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): boolean;
+  /** In-register FMA probe on every pool thread: the machine's float32 peak for this ISA, now. */
+  fmaPeak(iters: number): { gflops: number; threads: number; seconds: number };
   info(): { isa: string; threads: number; mr: number; nr: number };
   setIsa(name: string): boolean;
 }

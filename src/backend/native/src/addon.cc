@@ -5,6 +5,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <atomic>
 #include <condition_variable>
@@ -581,6 +582,34 @@ static napi_value SymEig(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// ------------------------------------------------------------------ FMA peak
+// fmaPeak(iters) -> { gflops, threads, seconds }: every pool thread runs the kernel set's
+// in-register FMA probe for `iters` rounds at once; flops over wall time = the float32 rate the
+// GEMM could reach at best on this machine, now (frequency, other tenants).
+static napi_value FmaPeak(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  long iters = 0;
+  if (!get_long(env, a[0], &iters, "iters")) return nullptr;
+  const KernelSet* ks = g_k;
+  const int T = g_pool->threads();
+  std::vector<float> sink(T);
+  const auto t0 = std::chrono::steady_clock::now();
+  g_pool->run(T, [&](int t) { sink[t] = ks->fma_probe(iters); });
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double flops = 24.0 * ks->vw * (double)iters * T;
+  napi_value o, gf, th, sec;
+  CHECK(napi_create_object(env, &o));
+  CHECK(napi_create_double(env, s > 0 && std::isfinite(sink[0]) ? flops / s / 1e9 : 0.0, &gf));
+  CHECK(napi_create_int32(env, T, &th));
+  CHECK(napi_create_double(env, s, &sec));
+  CHECK(napi_set_named_property(env, o, "gflops", gf));
+  CHECK(napi_set_named_property(env, o, "threads", th));
+  CHECK(napi_set_named_property(env, o, "seconds", sec));
+  return o;
+}
+
 // ------------------------------------------------------------------ info / isa
 static napi_value Info(napi_env env, napi_callback_info) {
   napi_value o, isa, threads, mr, nr;
@@ -617,7 +646,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback cb;
   } fns[] = {{"gemm", Gemm}, {"unary", Unary}, {"unaryGrad", UnaryGrad}, {"colSum", ColSum},
-             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse}, {"symEig", SymEig}, {"info", Info}, {"setIsa", SetIsa}};
+             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse}, {"symEig", SymEig}, {"fmaPeak", FmaPeak}, {"info", Info}, {"setIsa", SetIsa}};
   for (auto& f : fns) {
     napi_value fn;
     CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));

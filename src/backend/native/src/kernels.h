@@ -24,7 +24,9 @@ struct KernelSet {
   double (*dot_d)(const double* x, const double* y, long n);
   // C[m,n] += alpha * A[m,k] B[n,k]^T, all row-major with leading dimensions (float64)
   void (*dgemm_nt)(long m, long n, long k, const double* A, long lda, const double* B, long ldb, double* C, long ldc, double alpha);
-  int mr, nr;
+  // 12 chains of VW-wide FMAs for iters rounds (24 * VW * iters flops); see kernels_impl.inc
+  float (*fma_probe)(long iters);
+  int vw, mr, nr;
 };
 
 extern const KernelSet kernels_avx512;

@@ -22,7 +22,7 @@ namespace k_avx2 {
 }  // namespace k_avx2
 
 const KernelSet kernels_avx2 = {"avx2", k_avx2::gemm_region, k_avx2::unary, k_avx2::unary_grad,
-                                   k_avx2::col_sum, k_avx2::row_sum, k_avx2::dot_d, k_avx2::dgemm_nt, 6, 16};
+                                   k_avx2::col_sum, k_avx2::row_sum, k_avx2::dot_d, k_avx2::dgemm_nt, k_avx2::fma_probe, 8, 6, 16};
 #else
-const KernelSet kernels_avx2 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0};
+const KernelSet kernels_avx2 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, 0};
 #endif

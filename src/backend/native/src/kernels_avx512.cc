@@ -22,7 +22,7 @@ namespace k_avx512 {
 }  // namespace k_avx512
 
 const KernelSet kernels_avx512 = {"avx512", k_avx512::gemm_region, k_avx512::unary, k_avx512::unary_grad,
-                                   k_avx512::col_sum, k_avx512::row_sum, k_avx512::dot_d, k_avx512::dgemm_nt, 12, 32};
+                                   k_avx512::col_sum, k_avx512::row_sum, k_avx512::dot_d, k_avx512::dgemm_nt, k_avx512::fma_probe, 16, 12, 32};
 #else
-const KernelSet kernels_avx512 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0};
+const KernelSet kernels_avx512 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, 0};
 #endif

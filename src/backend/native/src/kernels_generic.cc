@@ -21,4 +21,4 @@ namespace k_generic {
 }  // namespace k_generic
 
 const KernelSet kernels_generic = {"generic", k_generic::gemm_region, k_generic::unary, k_generic::unary_grad,
-                                   k_generic::col_sum, k_generic::row_sum, k_generic::dot_d, k_generic::dgemm_nt, 4, 8};
+                                   k_generic::col_sum, k_generic::row_sum, k_generic::dot_d, k_generic::dgemm_nt, k_generic::fma_probe, 4, 4, 8};

@@ -139,6 +139,15 @@ describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backe
     });
   }
 
+  it('fmaPeak: the in-register FMA probe runs on every pool thread and reports a rate', () => {
+    if (addon === null) return;
+    const r = addon.fmaPeak(1e5);
+    expect(r.threads).toBe(addon.info().threads);
+    expect(r.seconds).toBeGreaterThan(0);
+    expect(r.gflops).toBeGreaterThan(0);
+    expect(Number.isFinite(r.gflops)).toBe(true);
+  });
+
   it('Sum over leading / trailing / other axes, keepDims', async () => {
     const shape = [6, 50, 70];
     const x = data(6 * 50 * 70, 8);

@@ -76,7 +76,10 @@ if (kernels !== null) {
       target: 'GEMM ≥ 350 GFLOP/s on the autoencoder shapes (batch 1000, both sizes ≥ 250), transposed or not',
       measured:
         `native ${f1(Math.min(...g))}–${f1(Math.max(...g))} GFLOP/s wall (${f1(Math.min(...c))}–${f1(Math.max(...c))} per CPU-second)` +
-        (peak ? `; this machine's in-register FMA peak ${f1(peak)} GFLOP/s on ${kernels.fmaPeak.threads} threads (GEMM ${f1((100 * Math.min(...g)) / peak)}–${f1((100 * Math.max(...g)) / peak)} % of it)` : ''),
+        (peak ? `; this machine's in-register FMA peak ${f1(peak)} GFLOP/s on ${kernels.fmaPeak.threads} threads (GEMM ${f1((100 * Math.min(...g)) / peak)}–${f1((100 * Math.max(...g)) / peak)} % of it)` : '') +
+        (rows.every((r) => r.torchHereGflops !== undefined)
+          ? `; PyTorch's torch.mm (OpenBLAS) on the same shapes here ${f1(Math.min(...rows.map((r) => r.torchHereGflops as number)))}–${f1(Math.max(...rows.map((r) => r.torchHereGflops as number)))}`
+          : ''),
       met: Math.min(...g) >= 350,
     });
   }

@@ -78,6 +78,8 @@ interface GemmRow {
   gflops: Record<string, number>;
   /** GFLOP per CPU-second (all threads); × threads = what the variant would reach owning the cores */
   gflopsPerCpuSecond: Record<string, number>;
+  /** PyTorch's torch.mm on the same shape on this machine (bench/results/torch-here.json), if timed */
+  torchHereGflops?: number;
   loadAverage1m: number;
 }
 
@@ -110,8 +112,13 @@ function gemmBench(addon: NativeAddon | null, batch: number, variants: Variant[]
           row.gflopsPerCpuSecond[v] = flops / t.cpu / 1e6;
           tf.dispose([a, b]);
         }
+        const torchHere = torchGemm(batch, inDim, outDim, s.op);
+        if (torchHere !== null) row.torchHereGflops = torchHere;
         rows.push(row);
-        console.log(`  B=${batch} ${inDim}→${outDim} ${s.op.padEnd(12)} ` + Object.entries(row.gflops).map(([k, g]) => `${k}: ${g.toFixed(1)} (${row.gflopsPerCpuSecond[k]!.toFixed(0)}/cpu-s)`).join('  ') + ' GFLOP/s');
+        console.log(
+          `  B=${batch} ${inDim}→${outDim} ${s.op.padEnd(12)} ` + Object.entries(row.gflops).map(([k, g]) => `${k}: ${g.toFixed(1)} (${row.gflopsPerCpuSecond[k]!.toFixed(0)}/cpu-s)`).join('  ') + ' GFLOP/s' +
+            (torchHere !== null ? `   [torch here ${torchHere.toFixed(1)}]` : ''),
+        );
       }
     }
     return rows;
@@ -192,6 +199,15 @@ async function fwdBwdBench(addon: NativeAddon | null, batch: number, variants: V
 // ------------------------------------------------------------------ reference + machine
 /** PyTorch timed on this machine by bench/peers/time_torch.py (absolute path; see bench/step.ts). */
 const torchHereFile = process.env['GEODESIC_TORCH_HERE'] ?? path.join(repoRoot, 'bench', 'results', 'torch-here.json');
+/** torch.mm GFLOP/s for one autoencoder product on this machine, from torch-here.json's `gemm` rows. */
+function torchGemm(batch: number, inDim: number, outDim: number, op: string): number | null {
+  try {
+    const rows = JSON.parse(fs.readFileSync(torchHereFile, 'utf8')).gemm as { batch: number; inDim: number; outDim: number; op: string; gflops: number }[] | undefined;
+    return rows?.find((r) => r.batch === batch && r.inDim === inDim && r.outDim === outDim && r.op === op)?.gflops ?? null;
+  } catch {
+    return null;
+  }
+}
 /** `file`: a name in the reference directory, or an absolute path. */
 function torchFwdBwd(file: string, batch: number): number | null {
   try {

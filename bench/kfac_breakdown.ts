@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(times)) {
     const skip = k.includes('refresh') ? 0 : 2; // first steps warm up
     const w = v.slice(Math.min(skip, v.length - 1));
-    console.log(`  ${k.padEnd(40)} median ${med(w).toFixed(1).padStart(7)} ms  (${w.length} calls)`);
+    console.log(`  ${k.padEnd(40)} median ${med(w).toFixed(1).padStart(7)} ms  max ${Math.max(...w).toFixed(1).padStart(7)} ms  (${w.length} calls)`);
   }
   console.log(`  (gradient is computed before opt.step, so 'whole step' excludes it; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
 }

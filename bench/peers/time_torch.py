@@ -199,6 +199,36 @@ def run(args):
             r["median_ms_with_inverse_update"] = statistics.median(with_)
         return r
 
+    def time_gemms():
+        # The autoencoder's matmuls as bench/kernels.ts times them: forward X·W, dX = dY·Wᵀ and
+        # dW = Xᵀ·dY, at batch 1000 and 256; operands transposed as views (OpenBLAS's own
+        # transposed kernels), the result written into a preallocated tensor.
+        sizes = [784, 1000, 500, 250, 30, 250, 500, 1000, 784]
+        rows = []
+        for batch in (1000, 256):
+            for i, o in zip(sizes[:-1], sizes[1:]):
+                x, w, dy = torch.rand(batch, i), torch.rand(i, o), torch.rand(batch, o)
+                cases = {
+                    "forward X·W": (x, w, torch.empty(batch, o)),
+                    "dX = dY·Wᵀ": (dy, w.t(), torch.empty(batch, i)),
+                    "dW = Xᵀ·dY": (x.t(), dy, torch.empty(i, o)),
+                }
+                for op, (a, b, out) in cases.items():
+                    flops = 2.0 * batch * i * o
+                    reps = max(3, int(2e9 / flops))
+                    for _ in range(2):
+                        torch.mm(a, b, out=out)
+                    ts = []
+                    for _ in range(5):
+                        t0 = time.perf_counter()
+                        for _ in range(reps):
+                            torch.mm(a, b, out=out)
+                        ts.append((time.perf_counter() - t0) / reps)
+                    rows.append({"batch": batch, "inDim": i, "outDim": o, "op": op, "gflops": flops / statistics.median(ts) / 1e9})
+                    print(f"gemm B={batch} {i}→{o} {op:12s} {rows[-1]['gflops']:7.1f} GFLOP/s", flush=True)
+        return rows
+
+    gemm = time_gemms()
     runs = {}
     for kind in ("classifier", "autoencoder"):
         for batch in (256, 1000):
@@ -238,6 +268,7 @@ def run(args):
             "kfac": "own transcription of kfac-pytorch v0.4.1's algorithm (kfac-pytorch itself is not installable here)",
         },
         "runs": {"torch_threads_1": runs},
+        "gemm": gemm,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

@@ -124,4 +124,23 @@ describe('geodesic train, spawned (the built binary: bin/geodesic.js → dist/)'
     const last = Number(/last loss\s+(\S+)/.exec(r.stdout)?.[1]);
     expect(Number.isFinite(first) && Number.isFinite(last), r.stdout).toBe(true);
   }, 150_000);
+
+  it('with the addon forced off (GEODESIC_NATIVE=0), --backend auto falls back to wasm, says why, and K-FAC runs', () => {
+    // The path of a machine without a C++ toolchain: npm ci skips the addon, auto picks wasm with
+    // the transposed-matmul fix, and the dense float64 kernels are the JS ones.
+    const r = spawnSync(process.execPath, ['bin/geodesic.js', 'train', 'examples/kfac.optim', '--problem', 'logistic', '--steps', '6', '--backend', 'auto'], {
+      encoding: 'utf8',
+      cwd: path.resolve(__dirname, '../..'),
+      timeout: 120_000,
+      env: { ...process.env, GEODESIC_NATIVE: '0' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.match(/^backend: /gm), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/^backend: wasm\b.*GEODESIC_NATIVE=0/m);
+    expect(r.stdout).toMatch(/status\s+done/);
+    const first = Number(/first loss\s+(\S+)/.exec(r.stdout)?.[1]);
+    const last = Number(/last loss\s+(\S+)/.exec(r.stdout)?.[1]);
+    expect(Number.isFinite(first) && Number.isFinite(last), r.stdout).toBe(true);
+    expect(r.stdout).toMatch(/backend\s+wasm/);
+  }, 150_000);
 });

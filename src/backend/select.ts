@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { activateWasm } from './wasm.js';
 import { installMatmulFix } from './matmulFix.js';
+import { installZeroCopyIdentity } from './wasmIdentity.js';
 import { installNativeKernels, loadNative, nativeKernelsInstalled, uninstallNativeKernels } from './native.js';
 import { nativeDenseKernels } from './linalg.js';
 import { setDenseKernels } from '../solvers/kernels.js';
@@ -44,6 +45,7 @@ async function tryTensorflow(): Promise<{ ok: true } | { ok: false; reason: stri
 async function useWasm(withNative: boolean): Promise<{ ok: true; isa: string; threads: number } | { ok: false; reason: string }> {
   await activateWasm();
   installMatmulFix();
+  installZeroCopyIdentity();
   if (!withNative) {
     uninstallNativeKernels();
     setDenseKernels(null);

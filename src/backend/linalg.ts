@@ -55,6 +55,30 @@ export function nativeSpdInverse(a: Float64Array, n: number, damping = 0): Linal
     : { ok: false, reason: `matrix + ${damping}·I is not positive definite`, notPositiveDefinite: true };
 }
 
+/**
+ * (Aᵢ + dampingᵢ·I)⁻¹ for every item in one native call (the matrices spread over the thread pool,
+ * largest first, each factored and inverted serially); one result per item, as nativeSpdInverse.
+ */
+export function nativeSpdInverseMany(items: readonly { A: Float64Array; n: number; damping: number }[]): LinalgResult[] {
+  const ad = addon();
+  if (!ad.ok) return items.map(() => ({ ok: false, reason: ad.reason, notPositiveDefinite: false }));
+  const results: LinalgResult[] = new Array(items.length);
+  const send: number[] = [];
+  items.forEach(({ A, n }, i) => {
+    const bad = check(A, n);
+    if (bad !== null) results[i] = { ok: false, reason: bad, notPositiveDefinite: false };
+    else send.push(i);
+  });
+  const outs = send.map((i) => new Float64Array(items[i]!.n * items[i]!.n));
+  const ok = send.length === 0 ? [] : ad.fns.spdInverseMany(send.map((i) => items[i]!.A), send.map((i) => items[i]!.n), send.map((i) => items[i]!.damping), outs);
+  send.forEach((i, j) => {
+    results[i] = ok[j]
+      ? { ok: true, value: outs[j]! }
+      : { ok: false, reason: `matrix + ${items[i]!.damping}·I is not positive definite`, notPositiveDefinite: true };
+  });
+  return results;
+}
+
 export type EigResult =
   | { readonly ok: true; readonly values: Float64Array; readonly vectors: Float64Array }
   | { readonly ok: false; readonly reason: string };
@@ -93,6 +117,7 @@ export function nativeDenseKernels(): DenseKernels | undefined {
       const r = nativeSpdInverse(a, n, damping);
       return r.ok ? r.value : undefined;
     },
+    spdInverseMany: (items) => nativeSpdInverseMany(items).map((r) => (r.ok ? r.value : undefined)),
     symmetricEigen: (a, n) => {
       const r = nativeSymmetricEigen(a, n);
       return r.ok ? { values: r.values, vectors: r.vectors } : undefined;

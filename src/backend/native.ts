@@ -29,6 +29,12 @@ export interface NativeAddon {
   rowSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   cholesky(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
   spdInverse(a: Float64Array, n: number, damping: number, out: Float64Array): boolean;
+  /**
+   * outs[i] = (As[i] + dampings[i]·I)⁻¹ for every i (lower triangles read, both written); false
+   * where not positive definite. The matrices run in parallel over the pool (largest first), each
+   * one serially.
+   */
+  spdInverseMany(As: Float64Array[], ns: number[], dampings: number[], outs: Float64Array[]): boolean[];
   symEig(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): boolean;
   /** In-register FMA probe on every pool thread: the machine's float32 peak for this ISA, now. */
   fmaPeak(iters: number): { gflops: number; threads: number; seconds: number };

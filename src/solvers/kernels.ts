@@ -16,6 +16,11 @@ export interface DenseKernels {
   readonly cholesky?: (A: Float64Array, n: number, damping: number) => Float64Array | undefined;
   /** (A + damping·I)⁻¹ (row-major, both triangles), or undefined. */
   readonly spdInverse?: (A: Float64Array, n: number, damping: number) => Float64Array | undefined;
+  /**
+   * Several (A + damping·I)⁻¹ in one call (each as `spdInverse`; undefined where it declines), so
+   * a backend can spread the matrices over its threads.
+   */
+  readonly spdInverseMany?: (items: readonly { A: Float64Array; n: number; damping: number }[]) => (Float64Array | undefined)[];
   /** A = V diag(values) Vᵀ, values ascending, `vectors` row-major with eigenvector j in column j; or undefined. */
   readonly symmetricEigen?: (A: Float64Array, n: number) => { values: Float64Array; vectors: Float64Array } | undefined;
 }

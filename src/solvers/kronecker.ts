@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { powerOfEigenvalues, symmetricEigenRows } from './dense.js';
 import { SolverException, type SolverError } from './errors.js';
-import { spdInverse } from './spd.js';
+import { spdInverseMany } from './spd.js';
 
 export type KroneckerDamping = 'exact' | 'factored';
 
@@ -265,6 +265,14 @@ export interface KroneckerFactoredInverse {
 
 const tensorOf = (M: Float64Array, n: number): tf.Tensor2D => tf.tensor2d(Float32Array.from(M), [n, n]);
 
+/** One layer's factors for `tryKroneckerFactoredInverses`. */
+export interface KroneckerFactorPair {
+  readonly A: Float64Array;
+  readonly nA: number;
+  readonly G: Float64Array;
+  readonly nG: number;
+}
+
 /**
  * The π-corrected factored-damping inverses (A + π√λ I)⁻¹ and (G + √λ/π I)⁻¹, by SPD inverses
  * (no eigendecomposition); Left if a damped factor is not positive definite or π is undefined.
@@ -277,35 +285,70 @@ export const tryKroneckerFactoredInverse = (
   G: Float64Array,
   nG: number,
   lambda: number,
-): E.Either<SolverError, KroneckerFactoredInverse> => {
-  if (A.length !== nA * nA || G.length !== nG * nG) {
-    return E.left({ _tag: 'InvalidInput', message: `kronecker: factors must be ${nA}×${nA} and ${nG}×${nG}, got ${A.length} and ${G.length} entries` });
-  }
-  const d = tryFactoredDampingOf(trace(A, nA), nA, trace(G, nG), nG, lambda);
-  if (E.isLeft(d)) return d;
-  const { pi, lambdaA, lambdaG } = d.right;
-  const ia = spdInverse(A, nA, { damping: lambdaA });
-  if (E.isLeft(ia)) return E.left({ ...ia.left, message: `kronecker factor A + π√λ I (factored damping, π = ${pi.toPrecision(4)}): ${ia.left.message}` });
-  const ig = spdInverse(G, nG, { damping: lambdaG });
-  if (E.isLeft(ig)) return E.left({ ...ig.left, message: `kronecker factor G + √λ/π I (factored damping, π = ${pi.toPrecision(4)}): ${ig.left.message}` });
-  const left = tensorOf(ia.right.inverse, nA);
-  const right = tensorOf(ig.right.inverse, nG);
-  let disposed = false;
-  return E.right({
-    nA,
-    nG,
-    lambda,
-    pi,
-    left,
-    right,
-    jitter: Math.max(ia.right.jitter, ig.right.jitter),
-    warnings: [...ia.right.warnings, ...ig.right.warnings],
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      tf.dispose([left, right]);
-    },
+): E.Either<SolverError, KroneckerFactoredInverse> => tryKroneckerFactoredInverses([{ A, nA, G, nG }], lambda)[0]!;
+
+/**
+ * `tryKroneckerFactoredInverse` for several blocks at one λ, one result per block (same values and
+ * error messages as block by block): every π first, then ONE `spdInverseMany` over the 2 × blocks
+ * damped factors (a native kernel spreads them over its threads), then the tensors. The caller
+ * owns (and disposes) every Right, also when another block failed.
+ */
+export const tryKroneckerFactoredInverses = (
+  items: readonly KroneckerFactorPair[],
+  lambda: number,
+): E.Either<SolverError, KroneckerFactoredInverse>[] => {
+  const damping = items.map(({ A, nA, G, nG }): E.Either<SolverError, { pi: number; lambdaA: number; lambdaG: number }> => {
+    if (A.length !== nA * nA || G.length !== nG * nG) {
+      return E.left({ _tag: 'InvalidInput', message: `kronecker: factors must be ${nA}×${nA} and ${nG}×${nG}, got ${A.length} and ${G.length} entries` });
+    }
+    return tryFactoredDampingOf(trace(A, nA), nA, trace(G, nG), nG, lambda);
   });
+  const valid = items.flatMap((_, i) => (E.isRight(damping[i]!) ? [i] : []));
+  const inverses = spdInverseMany(
+    valid.flatMap((i) => {
+      const { A, nA, G, nG } = items[i]!;
+      const { lambdaA, lambdaG } = (damping[i] as E.Right<{ lambdaA: number; lambdaG: number }>).right;
+      return [
+        { A, n: nA, damping: lambdaA },
+        { A: G, n: nG, damping: lambdaG },
+      ];
+    }),
+  );
+  const byItem = new Map(valid.map((i, j) => [i, { ia: inverses[2 * j]!, ig: inverses[2 * j + 1]! }]));
+  const made: KroneckerFactoredInverse[] = [];
+  try {
+    return items.map(({ nA, nG }, i) => {
+      const d = damping[i]!;
+      if (E.isLeft(d)) return d;
+      const { pi } = d.right;
+      const { ia, ig } = byItem.get(i)!;
+      if (E.isLeft(ia)) return E.left({ ...ia.left, message: `kronecker factor A + π√λ I (factored damping, π = ${pi.toPrecision(4)}): ${ia.left.message}` });
+      if (E.isLeft(ig)) return E.left({ ...ig.left, message: `kronecker factor G + √λ/π I (factored damping, π = ${pi.toPrecision(4)}): ${ig.left.message}` });
+      const left = tensorOf(ia.right.inverse, nA);
+      const right = tensorOf(ig.right.inverse, nG);
+      let disposed = false;
+      const inv: KroneckerFactoredInverse = {
+        nA,
+        nG,
+        lambda,
+        pi,
+        left,
+        right,
+        jitter: Math.max(ia.right.jitter, ig.right.jitter),
+        warnings: [...ia.right.warnings, ...ig.right.warnings],
+        dispose() {
+          if (disposed) return;
+          disposed = true;
+          tf.dispose([left, right]);
+        },
+      };
+      made.push(inv);
+      return E.right(inv);
+    });
+  } catch (e) {
+    made.forEach((m) => m.dispose()); // a tensor allocation failed: release this call's tensors
+    throw e;
+  }
 };
 
 /** As `tryKroneckerFactoredInverse`, throwing a SolverException. */

@@ -21,7 +21,7 @@ import {
   kroneckerSolveWithGrid,
   symmetricPowerWithReport,
   SolverException,
-  tryKroneckerFactoredInverse,
+  tryKroneckerFactoredInverses,
   type KroneckerEigen,
   type KroneckerFactoredInverse,
 } from '../../solvers/index.js';
@@ -236,32 +236,41 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
   };
   /**
    * Factored damping: (A + π√λI)⁻¹ and (G + √λ/π I)⁻¹ per block by SPD inverses (src/solvers
-   * `kroneckerFactoredInverse`; no eigendecomposition), cached per λ. With a separate bias the bias
+   * `tryKroneckerFactoredInverses`, all blocks in one batch; no eigendecomposition), cached per λ. With a separate bias the bias
    * block is kron([1], G) with its own π_b = sqrt(1 / (tr G / nG)).
    */
   let factored: { lambda: number; layers: { W: KroneckerFactoredInverse; b?: KroneckerFactoredInverse }[]; warnings: string[] } | undefined;
   const factoredInverses = (lambda: number) => {
     if (factored && factored.lambda === lambda) return factored;
     disposeFactored();
+    // Every block's two damped SPD inverses in one batch (a native kernel runs them in parallel);
+    // the first failing block, in layer order, names the error as a block-by-block refresh would.
+    const blocks = factors.layers.flatMap((f, l) => [
+      { A: f.A, nA: f.nA, G: f.G, nG: f.nG, what: `layer ${l}` },
+      ...(factors.bias === 'separate' ? [{ A: ONE, nA: 1, G: f.G, nG: f.nG, what: `layer ${l} (bias)` }] : []),
+    ]);
+    const results = tryKroneckerFactoredInverses(blocks, lambda);
     const made: KroneckerFactoredInverse[] = [];
-    const inverse = (A: Float64Array, nA: number, G: Float64Array, nG: number, what: string): KroneckerFactoredInverse => {
-      const r = tryKroneckerFactoredInverse(A, nA, G, nG, lambda);
-      if (E.isLeft(r)) throw new CurvatureError(`${description}: factored damping: ${what}: ${r.left.message}`);
-      tf.keep(r.right.left), tf.keep(r.right.right); // cached beyond any caller's tidy
-      made.push(r.right);
-      return r.right;
-    };
-    try {
-      const layers = factors.layers.map((f, l) => {
-        const W = inverse(f.A, f.nA, f.G, f.nG, `layer ${l}`);
-        return factors.bias === 'separate' ? { W, b: inverse(ONE, 1, f.G, f.nG, `layer ${l} (bias)`) } : { W };
-      });
-      factored = { lambda, layers, warnings: made.flatMap((m) => [...m.warnings]) };
-      return factored;
-    } catch (e) {
-      made.forEach((m) => m.dispose());
-      throw e;
+    for (const r of results) {
+      if (E.isRight(r)) {
+        tf.keep(r.right.left), tf.keep(r.right.right); // cached beyond any caller's tidy
+        made.push(r.right);
+      }
     }
+    const failed = results.findIndex(E.isLeft);
+    if (failed >= 0) {
+      made.forEach((m) => m.dispose());
+      const r = results[failed] as E.Left<{ message: string }>;
+      throw new CurvatureError(`${description}: factored damping: ${blocks[failed]!.what}: ${r.left.message}`);
+    }
+    const inverses = results.map((r) => (r as E.Right<KroneckerFactoredInverse>).right);
+    let next = 0;
+    const layers = factors.layers.map(() => {
+      const W = inverses[next++]!;
+      return factors.bias === 'separate' ? { W, b: inverses[next++]! } : { W };
+    });
+    factored = { lambda, layers, warnings: made.flatMap((m) => [...m.warnings]) };
+    return factored;
   };
   const disposeFactored = () => {
     if (factored) factored.layers.forEach((l) => (l.W.dispose(), l.b?.dispose()));

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -384,6 +385,16 @@ static napi_value RowSum(napi_env env, napi_callback_info info) {
 // L^-T L^-1) costs n^3/3 flops; the off-diagonal blocks of a stage are spread over the pool.
 static const long DB = 48;
 
+// g_pool->run(ntasks, f) when parallel, else a plain loop on the calling thread (a task running
+// on the pool must never call g_pool->run: the pool is not re-entrant).
+static void for_tasks(bool parallel, int ntasks, const std::function<void(int)>& f) {
+  if (parallel) {
+    g_pool->run(ntasks, f);
+  } else {
+    for (int i = 0; i < ntasks; i++) f(i);
+  }
+}
+
 // Rows X[r] (r < rows, nb entries, stride ldx), in place: x <- x Ljj^-T, i.e. solve x Ljj^T = x
 // by forward substitution (Ljj lower triangular nb x nb, stride ld). Four rows at a time, two
 // partial sums each, so the inner products are eight independent chains instead of one.
@@ -427,8 +438,9 @@ static void trsm_rows_lt(double* X, long ldx, long rows, const double* Ljj, long
 
 // Lower Cholesky factor L of A + damping*I (A's lower triangle read; L's upper triangle zero).
 // Left-looking by block columns J: L_JJ = chol(A_JJ - L_J,<J L_J,<J^T), then for every block row
-// I > J (in parallel): L_IJ = (A_IJ - L_I,<J L_J,<J^T) L_JJ^-T. False if not positive definite.
-static bool potrf(const KernelSet* ks, const double* A, long n, double damping, double* L) {
+// I > J (in parallel unless `parallel` is false): L_IJ = (A_IJ - L_I,<J L_J,<J^T) L_JJ^-T.
+// False if not positive definite.
+static bool potrf(const KernelSet* ks, const double* A, long n, double damping, double* L, bool parallel = true) {
   for (long i = 0; i < n; i++) {
     for (long j = 0; j <= i; j++) L[i * n + j] = A[i * n + j];
     L[i * n + i] += damping;
@@ -454,7 +466,7 @@ static bool potrf(const KernelSet* ks, const double* A, long n, double damping, 
       for (long j = i + 1; j < jb; j++) Li[j] = 0.0;  // the block product touched the upper half
     }
     const long below = nblocks - J - 1;
-    g_pool->run((int)below, [&](int t) {
+    for_tasks(parallel, (int)below, [&](int t) {
       const long i0 = (J + 1 + t) * DB, ib = std::min(DB, n - i0);
       ks->dgemm_nt(ib, jb, j0, L + i0 * n, n, L + j0 * n, n, L + i0 * n + j0, n, -1.0);
       trsm_rows_lt(L + i0 * n + j0, n, ib, Ljj, n, jb);
@@ -468,11 +480,12 @@ static bool potrf(const KernelSet* ks, const double* A, long n, double damping, 
 // out = (A + damping I)^-1 = W W^T given its factor L, with W = L^-T (upper triangular; row j
 // of W = column j of L^-1). W from W L^T = I, block row J at a time (block rows in parallel):
 // W_JJ = L_JJ^-T and, for I > J, W_JI = -(W_J,[J,I) L_I,[J,I)^T) L_II^-T. Then the lower
-// blocks out_IJ = W_I,>=I W_J,>=I^T (in parallel), mirrored to the upper half.
-static void spd_inverse_from_factor(const KernelSet* ks, const double* L, long n, double* W, double* out) {
+// blocks out_IJ = W_I,>=I W_J,>=I^T (in parallel), mirrored to the upper half: `out` holds both
+// triangles, exactly symmetric. With `parallel` false every stage runs on the calling thread.
+static void spd_inverse_from_factor(const KernelSet* ks, const double* L, long n, double* W, double* out, bool parallel = true) {
   const long nblocks = (n + DB - 1) / DB;
   for (long i = 0; i < n * n; i++) W[i] = 0.0;
-  g_pool->run((int)nblocks, [&](int J) {
+  for_tasks(parallel, (int)nblocks, [&](int J) {
     const long j0 = J * DB, jb = std::min(DB, n - j0);
     for (long r = 0; r < jb; r++) W[(j0 + r) * n + j0 + r] = 1.0;
     trsm_rows_lt(W + j0 * n + j0, n, jb, L + j0 * n + j0, n, jb);
@@ -484,7 +497,7 @@ static void spd_inverse_from_factor(const KernelSet* ks, const double* L, long n
     }
   });
   const long npairs = nblocks * (nblocks + 1) / 2;
-  g_pool->run((int)npairs, [&](int p) {
+  for_tasks(parallel, (int)npairs, [&](int p) {
     long I = 0;
     while ((I + 1) * (I + 2) / 2 <= p) I++;
     const long J = p - I * (I + 1) / 2;
@@ -557,6 +570,92 @@ static napi_value SpdInverse(napi_env env, napi_callback_info info) {
   if (ok) spd_inverse_from_factor(ks, L.data(), n, W.data(), out);
   napi_value r;
   CHECK(napi_get_boolean(env, ok, &r));
+  return r;
+}
+
+// spdInverseMany(As, ns, dampings, outs) -> boolean[]: outs[i] = (As[i] + dampings[i] I)^-1 for
+// every i (false where not positive definite). The matrices are spread over the pool, one task
+// each, claimed largest first; each task factors and inverts its matrix serially (no nested
+// g_pool->run). A single matrix takes the parallel path of spdInverse instead.
+static napi_value SpdInverseMany(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  if (argc < 4) {
+    napi_throw_type_error(env, nullptr, "geodesic-native: spdInverseMany expects 4 arguments");
+    return nullptr;
+  }
+  uint32_t count = 0;
+  bool is_arr[4] = {false, false, false, false};
+  for (int i = 0; i < 4; i++) napi_is_array(env, a[i], &is_arr[i]);
+  if (!is_arr[0] || !is_arr[1] || !is_arr[2] || !is_arr[3]) {
+    napi_throw_type_error(env, nullptr, "geodesic-native: spdInverseMany expects four arrays (As, ns, dampings, outs)");
+    return nullptr;
+  }
+  CHECK(napi_get_array_length(env, a[0], &count));
+  for (int i = 1; i < 4; i++) {
+    uint32_t len = 0;
+    CHECK(napi_get_array_length(env, a[i], &len));
+    if (len != count) {
+      napi_throw_range_error(env, nullptr, "geodesic-native: spdInverseMany arrays differ in length");
+      return nullptr;
+    }
+  }
+  struct Item {
+    const double* A;
+    double* out;
+    long n;
+    double damping;
+  };
+  std::vector<Item> items(count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value vA, vn, vd, vo;
+    CHECK(napi_get_element(env, a[0], i, &vA));
+    CHECK(napi_get_element(env, a[1], i, &vn));
+    CHECK(napi_get_element(env, a[2], i, &vd));
+    CHECK(napi_get_element(env, a[3], i, &vo));
+    double *A, *out;
+    size_t la, lo;
+    long n;
+    if (!get_f64(env, vA, &A, &la, "As[i]") || !get_long(env, vn, &n, "ns[i]") || !get_f64(env, vo, &out, &lo, "outs[i]")) return nullptr;
+    double damping = 0;
+    if (napi_get_value_double(env, vd, &damping) != napi_ok) {
+      napi_throw_type_error(env, nullptr, "geodesic-native: dampings[i] must be a number");
+      return nullptr;
+    }
+    if (la < (size_t)(n * n) || lo < (size_t)(n * n)) {
+      napi_throw_range_error(env, nullptr, "geodesic-native: spdInverseMany arrays shorter than n*n");
+      return nullptr;
+    }
+    items[i] = {A, out, n, damping};
+  }
+  const KernelSet* ks = g_k;
+  std::vector<char> ok(count, 0);
+  if (count == 1) {
+    const Item& it = items[0];
+    // scratch left uninitialised: potrf writes all of L, spd_inverse_from_factor zeroes W
+    std::unique_ptr<double[]> L(new double[it.n * it.n]), W(new double[it.n * it.n]);
+    ok[0] = potrf(ks, it.A, it.n, it.damping, L.get());
+    if (ok[0]) spd_inverse_from_factor(ks, L.get(), it.n, W.get(), it.out);
+  } else if (count > 1) {
+    std::vector<int> order(count);
+    for (uint32_t i = 0; i < count; i++) order[i] = (int)i;
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return items[x].n > items[y].n; });
+    g_pool->run((int)count, [&](int t) {
+      const Item& it = items[order[t]];
+      std::unique_ptr<double[]> L(new double[it.n * it.n]), W(new double[it.n * it.n]);
+      const bool good = potrf(ks, it.A, it.n, it.damping, L.get(), false);
+      if (good) spd_inverse_from_factor(ks, L.get(), it.n, W.get(), it.out, false);
+      ok[order[t]] = good;
+    });
+  }
+  napi_value r;
+  CHECK(napi_create_array_with_length(env, count, &r));
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value b;
+    CHECK(napi_get_boolean(env, ok[i] != 0, &b));
+    CHECK(napi_set_element(env, r, i, b));
+  }
   return r;
 }
 
@@ -646,7 +745,8 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback cb;
   } fns[] = {{"gemm", Gemm}, {"unary", Unary}, {"unaryGrad", UnaryGrad}, {"colSum", ColSum},
-             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse}, {"symEig", SymEig}, {"fmaPeak", FmaPeak}, {"info", Info}, {"setIsa", SetIsa}};
+             {"rowSum", RowSum}, {"cholesky", Cholesky}, {"spdInverse", SpdInverse},
+             {"spdInverseMany", SpdInverseMany}, {"symEig", SymEig}, {"fmaPeak", FmaPeak}, {"info", Info}, {"setIsa", SetIsa}};
   for (auto& f : fns) {
     napi_value fn;
     CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));

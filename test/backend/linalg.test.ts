@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { nativeCholesky, nativeSpdInverse, nativeLinalgAvailable, nativeSymmetricEigen } from '../../src/backend/linalg.js';
+import { nativeCholesky, nativeSpdInverse, nativeSpdInverseMany, nativeLinalgAvailable, nativeSymmetricEigen } from '../../src/backend/linalg.js';
 import { loadNative } from '../../src/backend/native.js';
 
 function data(n: number, seed: number): Float64Array {
@@ -130,6 +130,87 @@ describe.skipIf(!nativeLinalgAvailable())('native float64 Cholesky / SPD inverse
   it('symmetric eigen of a diagonal matrix returns its sorted diagonal (closed form)', () => {
     const r = nativeSymmetricEigen(Float64Array.from([3, 0, 0, 0, -1, 0, 0, 0, 2]), 3);
     expect(r.ok && Array.from(r.values)).toEqual([-1, 2, 3]);
+  });
+
+  it('spdInverseMany: each result equals spdInverse of that matrix and a Gauss-Jordan inverse; a non-SPD item fails alone', () => {
+    // Gauss-Jordan with partial pivoting on [A + λI | I]: the independent dense reference.
+    const gaussJordan = (a: Float64Array, n: number, lambda: number): Float64Array => {
+      const m = n * 2;
+      const w = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) w[i * m + j] = a[i * n + j]! + (i === j ? lambda : 0);
+        w[i * m + n + i] = 1;
+      }
+      for (let c = 0; c < n; c++) {
+        let p = c;
+        for (let r = c + 1; r < n; r++) if (Math.abs(w[r * m + c]!) > Math.abs(w[p * m + c]!)) p = r;
+        for (let j = 0; j < m; j++) [w[c * m + j], w[p * m + j]] = [w[p * m + j]!, w[c * m + j]!];
+        const d = w[c * m + c]!;
+        for (let j = 0; j < m; j++) w[c * m + j] = w[c * m + j]! / d;
+        for (let r = 0; r < n; r++) {
+          if (r === c) continue;
+          const f = w[r * m + c]!;
+          if (f !== 0) for (let j = 0; j < m; j++) w[r * m + j] = w[r * m + j]! - f * w[c * m + j]!;
+        }
+      }
+      const inv = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) inv[i * n + j] = w[i * m + n + j]!;
+      return inv;
+    };
+    const indefinite = Float64Array.from([1, 2, 2, 1]); // eigenvalues 3 and −1; damping 0.5 leaves it indefinite
+    // more matrices than pool threads, sizes off the 48-row blocks, one straddling several blocks
+    const items = [
+      { A: gram(47, 1), n: 47, damping: 1e-2 },
+      { A: gram(1, 2), n: 1, damping: 0.3 },
+      { A: indefinite, n: 2, damping: 0.5 },
+      { A: gram(130, 3), n: 130, damping: 1e-3 },
+      { A: gram(2, 4), n: 2, damping: 0.1 },
+      { A: gram(49, 5), n: 49, damping: 0 },
+      { A: new Float64Array(5), n: 2, damping: 0 }, // wrongly sized: answered without the addon
+    ];
+    const rs = nativeSpdInverseMany(items);
+    expect(rs.length).toBe(items.length);
+    items.forEach(({ A, n, damping }, i) => {
+      const r = rs[i]!;
+      if (i === 2) {
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.notPositiveDefinite).toBe(true);
+        return;
+      }
+      if (i === 6) {
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.reason).toMatch(/expected n² = 4/);
+        return;
+      }
+      expect(r.ok, `item ${i}`).toBe(true);
+      if (!r.ok) return;
+      // the same blocked arithmetic, serial instead of parallel: the same numbers
+      const one = nativeSpdInverse(A, n, damping);
+      expect(one.ok).toBe(true);
+      if (one.ok) expect(Array.from(r.value)).toEqual(Array.from(one.value));
+      const ref = gaussJordan(A, n, damping);
+      let err = 0, scale = 0, asym = 0;
+      for (let k = 0; k < n * n; k++) {
+        err = Math.max(err, Math.abs(r.value[k]! - ref[k]!));
+        scale = Math.max(scale, Math.abs(ref[k]!));
+      }
+      for (let p = 0; p < n; p++) for (let q = 0; q < p; q++) asym = Math.max(asym, Math.abs(r.value[p * n + q]! - r.value[q * n + p]!));
+      expect(err / scale, `item ${i} (n = ${n})`).toBeLessThan(1e-8);
+      expect(asym).toBe(0); // both triangles written, exactly symmetric
+    });
+    expect(nativeSpdInverseMany([])).toEqual([]);
+  });
+
+  it('spdInverseMany (addon): one matrix takes the parallel path; mismatched argument arrays throw', () => {
+    const loaded = loadNative();
+    if (!loaded.ok) throw new Error(loaded.reason);
+    const ad = loaded.addon;
+    const n = 97, a = gram(n, 9), out = new Float64Array(n * n);
+    expect(ad.spdInverseMany([a], [n], [1e-2], [out])).toEqual([true]);
+    const one = nativeSpdInverse(a, n, 1e-2);
+    expect(one.ok && Array.from(one.value)).toEqual(Array.from(out));
+    expect(() => ad.spdInverseMany([a, a], [n], [0, 0], [out, out])).toThrow(/differ in length/);
+    expect(() => ad.spdInverseMany([a], [n], [0], [new Float64Array(4)])).toThrow(/shorter than n\*n/);
   });
 
   it('rejects a wrongly sized matrix with a message', () => {

@@ -3,7 +3,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as C from '../../src/curvature/index.js';
 import * as M from '../../src/model/index.js';
-import { symmetricEigen, symmetricPower } from '../../src/solvers/index.js';
+import { symmetricEigen, symmetricPower, tryKroneckerFactoredInverse } from '../../src/solvers/index.js';
+import { kfacOp } from '../../src/curvature/structures/kfac.js';
 import { expectClose, kfacDense, kron, matVec, noLeak, oracle, randomVector, smallProblem, type Oracle, type Problem } from './helpers.js';
 
 beforeAll(async () => {
@@ -249,6 +250,64 @@ describe('kfac on a single linear layer with a gaussian head', () => {
     }
     ctx.dispose();
     tf.dispose([...params, x, y]);
+  });
+});
+
+describe('kfac factored damping refresh (all blocks in one batch)', () => {
+  const diag = (...d: number[]) => {
+    const n = d.length;
+    const M = new Float64Array(n * n);
+    d.forEach((v, i) => (M[i * n + i] = v));
+    return M;
+  };
+  const indefinite = Float64Array.from([1, 0, 0, -0.5]); // tr > 0, but A + π√λI stays indefinite for small λ
+  const lambda = 1e-4;
+  const shapesOf = (layers: { nA: number; nG: number }[]) => layers.flatMap(({ nA, nG }) => [{ shape: [nA, nG] }, { shape: [nG] }]);
+
+  it('the first failing block in layer order names the error (as block by block); nothing leaks', () => {
+    const layers = [
+      { A: diag(1, 2, 3), nA: 3, G: diag(1, 2), nG: 2 },
+      { A: indefinite, nA: 2, G: diag(2, 1, 1), nG: 3 },
+      { A: diag(4, 1), nA: 2, G: new Float64Array(4), nG: 2 }, // zero trace: fails too, later
+    ];
+    const op = kfacOp({ bias: 'separate', layers }, shapesOf(layers), 'kfac test');
+    const first = tryKroneckerFactoredInverse(indefinite, 2, layers[1]!.G, 3, lambda);
+    expect(E.isLeft(first)).toBe(true);
+    const expected = E.isLeft(first) ? `kfac test: factored damping: layer 1: ${first.left.message}` : '';
+    noLeak(() => {
+      let thrown: unknown;
+      try {
+        op.prepare?.(lambda, { damping: 'factored' });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(C.CurvatureError);
+      expect((thrown as Error).message).toBe(expected);
+    });
+    op.dispose();
+  });
+
+  it('a failing bias block is named "(bias)"; a valid refresh keeps its tensors until dispose', () => {
+    // G is indefinite (eigenvalue −0.02); whether a block survives depends on the damping √λ/π it gets
+    const G = Float64Array.from([1, 0, 0, -0.02]);
+    const layers = [{ A: diag(100, 100), nA: 2, G, nG: 2 }];
+    // W: π = sqrt(100 / 0.49) ≈ 14.3, G + √λ/π I = G + 0.0007 I: indefinite as well → the W block fails first
+    const op = kfacOp({ bias: 'separate', layers }, shapesOf(layers), 'kfac test');
+    expect(() => op.prepare?.(lambda, { damping: 'factored' })).toThrow(/^kfac test: factored damping: layer 0: kronecker factor G/);
+    op.dispose();
+    // with A tiny, π is small and √λ/π large: the W block is fine, the bias block (π_b = sqrt(1 / 0.49)) is not
+    const layers2 = [{ A: diag(1e-6, 1e-6), nA: 2, G, nG: 2 }];
+    const op2 = kfacOp({ bias: 'separate', layers: layers2 }, shapesOf(layers2), 'kfac test');
+    const before = tf.memory().numTensors;
+    expect(() => op2.prepare?.(lambda, { damping: 'factored' })).toThrow(/^kfac test: factored damping: layer 0 \(bias\): kronecker factor G/);
+    expect(tf.memory().numTensors).toBe(before);
+    op2.dispose();
+    const ok = [{ A: diag(1, 2), nA: 2, G: diag(3, 1), nG: 2 }];
+    const op3 = kfacOp({ bias: 'separate', layers: ok }, shapesOf(ok), 'kfac test');
+    op3.prepare?.(lambda, { damping: 'factored' });
+    expect(tf.memory().numTensors).toBe(before + 4); // W: left, right; bias: left, right
+    op3.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

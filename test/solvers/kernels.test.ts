@@ -13,6 +13,9 @@ import {
   solveDense,
   spdInverse,
   spdInverseJs,
+  spdInverseMany,
+  tryKroneckerFactoredInverse,
+  tryKroneckerFactoredInverses,
   symmetricEigen,
   withDenseKernels,
   type DenseKernels,
@@ -158,6 +161,96 @@ describe.skipIf(native === undefined)('native dense kernels agree with the JS on
   });
 });
 
+describe('spdInverseMany equals spdInverse item by item', () => {
+  const rank1 = (() => {
+    const u = [1, 2, 3];
+    return Float64Array.from({ length: 9 }, (_, k) => u[Math.floor(k / 3)]! * u[k % 3]!);
+  })();
+  const asym = (() => {
+    const A = randomSpd(5, 71, 0.1);
+    A[1] = A[1]! + 1;
+    return A;
+  })();
+  const nan = (() => {
+    const A = randomSpd(4, 72, 0.1);
+    A[6] = NaN;
+    return A;
+  })();
+  // sizes off the tile edge (16) and the native 48-row blocks; every kind of error and fallback
+  const items = [
+    { A: randomSpd(37, 73, 0.05), n: 37, damping: 0.2 },
+    { A: asym, n: 5, damping: 0.1 }, // NotSymmetric (from the JS path)
+    { A: randomSpd(1, 74, 0.05), n: 1 }, // default damping 0
+    { A: nan, n: 4, damping: 0.1 }, // NonFinite
+    { A: Float64Array.from([1, 0, 0, -1]), n: 2, damping: 0.5 }, // NotPositiveDefinite after the jitter retries
+    { A: rank1, n: 3 }, // PSD: a kernel declines, the JS path adds jitter and warns
+    { A: randomSpd(3, 75, 0.05), n: 3, damping: -1 }, // InvalidInput (damping)
+    { A: new Float64Array(5), n: 2, damping: 0 }, // InvalidInput (shape)
+    { A: randomSpd(70, 76, 0.05), n: 70, damping: 0.01 },
+    { A: randomSpd(17, 77, 0.05), n: 17, damping: 0.3 },
+  ];
+  const oneByOne = () => items.map(({ A, n, damping }) => spdInverse(A, n, damping === undefined ? {} : { damping }));
+
+  it('with no kernels registered: the same Either per item (values, errors, jitter, warnings)', () => {
+    const expected = withDenseKernels(null, oneByOne);
+    const got = withDenseKernels(null, () => spdInverseMany(items));
+    expect(got).toEqual(expected);
+    expect(expected.map((r) => (E.isLeft(r) ? r.left._tag : 'ok'))).toEqual([
+      'ok', 'NotSymmetric', 'ok', 'NonFinite', 'NotPositiveDefinite', 'ok', 'InvalidInput', 'InvalidInput', 'ok', 'ok',
+    ]);
+    expect(E.isRight(got[5]!) && got[5].right.jitter).toBeGreaterThan(0);
+    expect(spdInverseMany([])).toEqual([]);
+  });
+
+  it('a kernel set without spdInverseMany is asked spdInverse once per valid symmetric item', () => {
+    const expected = withDenseKernels(null, oneByOne);
+    const { k, calls } = declining();
+    expect(withDenseKernels(k, () => spdInverseMany(items))).toEqual(expected);
+    expect(calls.spdInverse).toBe(6); // not the asymmetric, non-finite or invalid ones
+  });
+
+  it('spdInverseMany kernels get the valid symmetric items in ONE call; declined items take the JS path', () => {
+    const expected = withDenseKernels(null, oneByOne);
+    const seen: { n: number; damping: number }[][] = [];
+    // answers every other request with the JS result, declines the rest
+    const k: DenseKernels = {
+      name: 'batch',
+      spdInverseMany: (reqs) => {
+        seen.push(reqs.map(({ n, damping }) => ({ n, damping })));
+        return reqs.map(({ A, n, damping }, j) => {
+          if (j % 2 === 1) return undefined;
+          const r = withDenseKernels(null, () => spdInverseJs(A, n, { damping }));
+          return E.isRight(r) && r.right.jitter === 0 ? r.right.inverse : undefined; // a kernel answers the PD case only
+        });
+      },
+    };
+    const got = withDenseKernels(k, () => spdInverseMany(items));
+    expect(seen).toEqual([[37, 1, 2, 3, 70, 17].map((n, j) => ({ n, damping: [0.2, 0, 0.5, 0, 0.01, 0.3][j]! }))]);
+    expect(got).toEqual(expected);
+  });
+
+  it.skipIf(native === undefined)('with the native kernels: spdInverse and spdInverseMany agree item by item', () => {
+    setDenseKernels(native!);
+    const expected = oneByOne();
+    const got = spdInverseMany(items);
+    const js = withDenseKernels(null, oneByOne);
+    got.forEach((r, i) => {
+      const e = expected[i]!;
+      expect(r._tag, `item ${i}`).toBe(e._tag);
+      if (E.isLeft(r) || E.isLeft(e)) {
+        expect(r).toEqual(e);
+        return;
+      }
+      // the native batch runs each matrix serially with the same blocked arithmetic: same numbers
+      expect(Array.from(r.right.inverse)).toEqual(Array.from(e.right.inverse));
+      expect(r.right.jitter).toBe(e.right.jitter);
+      expect(r.right.warnings).toEqual(e.right.warnings);
+      const j = js[i]!;
+      if (E.isRight(j)) expect(relErr(r.right.inverse, j.right.inverse)).toBeLessThan(1e-10);
+    });
+  });
+});
+
 describe('factored Kronecker damping without eigendecomposition', () => {
   const nA = 6;
   const nG = 4;
@@ -202,5 +295,41 @@ describe('factored Kronecker damping without eigendecomposition', () => {
     expect(() => kroneckerFactoredSolve(inv, wrong)).toThrow(/shape \[6, 4\]/);
     wrong.dispose();
     inv.dispose();
+  });
+
+  it('tryKroneckerFactoredInverses: one spdInverseMany for every block, the same results and messages as block by block, no leaks', () => {
+    const indef = Float64Array.from([1, 0, 0, -0.5]);
+    const blocks = [
+      { A, nA, G, nG },
+      { A: indef, nA: 2, G: Float64Array.from([1]), nG: 1 }, // A + π√λI indefinite
+      { A: randomSpd(3, 44, 0.05), nA: 3, G: randomSpd(5, 45, 0.05), nG: 5 },
+      { A, nA, G: new Float64Array(nG * nG), nG }, // zero trace: π undefined
+      { A, nA: nA + 1, G, nG }, // wrong size
+      { A: Float64Array.of(1), nA: 1, G, nG }, // a bias block
+    ];
+    for (const kernels of [null, native ?? null]) {
+      withDenseKernels(kernels, () => {
+        const before = tf.memory().numTensors;
+        const one = blocks.map((b) => tryKroneckerFactoredInverse(b.A, b.nA, b.G, b.nG, lambda));
+        const many = tryKroneckerFactoredInverses(blocks, lambda);
+        expect(many.map((r) => (E.isLeft(r) ? r.left : 'ok'))).toEqual(one.map((r) => (E.isLeft(r) ? r.left : 'ok')));
+        expect(many.map((r) => (E.isLeft(r) ? r.left._tag : 'ok'))).toEqual(['ok', 'NotPositiveDefinite', 'ok', 'Singular', 'InvalidInput', 'ok']);
+        many.forEach((r, i) => {
+          const o = one[i]!;
+          if (E.isLeft(r) || E.isLeft(o)) return;
+          expect(r.right.pi).toBe(o.right.pi);
+          expect(Array.from(r.right.left.dataSync())).toEqual(Array.from(o.right.left.dataSync()));
+          expect(Array.from(r.right.right.dataSync())).toEqual(Array.from(o.right.right.dataSync()));
+        });
+        [...one, ...many].forEach((r) => E.isRight(r) && r.right.dispose());
+        expect(tf.memory().numTensors).toBe(before);
+      });
+    }
+    // one kernel request for all the valid blocks' 2 × 3 damped factors (the indefinite one included)
+    const seen: number[][] = [];
+    withDenseKernels({ name: 'count', spdInverseMany: (reqs) => (seen.push(reqs.map((q) => q.n)), reqs.map(() => undefined)) }, () =>
+      tryKroneckerFactoredInverses(blocks, lambda).forEach((r) => E.isRight(r) && r.right.dispose()),
+    );
+    expect(seen).toEqual([[nA, nG, 2, 1, 3, 5, 1, nG]]);
   });
 });

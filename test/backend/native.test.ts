@@ -148,6 +148,23 @@ describe.skipIf(addon === null)('native kernels (wasm + C++) equal the cpu backe
     expect(Number.isFinite(r.gflops)).toBe(true);
   });
 
+  it('Sqrt: bit-equal to the cpu backend on every ISA (negative inputs give NaN, -0 gives -0), below and above the native threshold', async () => {
+    for (const isa of isas) {
+      addon!.setIsa(isa);
+      // 70000 > the native threshold (2^14) and > one pool chunk (2^15) with a ragged tail; 1000 stays on wasm
+      for (const n of [1000, 70_000]) {
+        const a = data(n, 11, 4);
+        const x = Float32Array.from(a, (v, i) => (i % 97 === 0 ? -v * v : i % 89 === 0 ? -0 : v * v));
+        const f = () => tf.sqrt(tf.tensor1d(x));
+        const got = await on('native', f), ref = await on('cpu', f);
+        let bad = -1;
+        for (let i = 0; i < ref.length && bad < 0; i++) if (!Object.is(got[i], ref[i]) && !(Number.isNaN(got[i]) && Number.isNaN(ref[i]))) bad = i;
+        expect(bad, JSON.stringify({ isa, n, at: bad, got: got[bad], ref: ref[bad] })).toBe(-1);
+      }
+    }
+    addon!.setIsa(bestIsa);
+  });
+
   it('Sum over leading / trailing / other axes, keepDims', async () => {
     const shape = [6, 50, 70];
     const x = data(6 * 50 * 70, 8);

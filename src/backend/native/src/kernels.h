@@ -3,7 +3,8 @@
 #include <cstdlib>
 
 enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_TANH = 4, ACT_SOFTPLUS = 5,
-           ACT_LEAKYRELU = 6, ACT_ELU = 7, ACT_EXP = 8 };
+           ACT_LEAKYRELU = 6, ACT_ELU = 7, ACT_EXP = 8,
+           ACT_SQRT = 9 };
 
 struct GemmArgs {
   long m, n, k;

@@ -335,17 +335,26 @@ static napi_value UnaryGrad(napi_env env, napi_callback_info info) {
 }
 
 // ------------------------------------------------------------------ reductions
-// colSum(X, rows, cols, out): out[c] = sum_r X[r, c]
-static napi_value ColSum(napi_env env, napi_callback_info info) {
+// The arguments of colSum / rowSum: (X, rows, cols, out), out at least cols (per_column) or rows
+// long; false (a JS exception pending) when one is wrong.
+static bool get_reduction_args(napi_env env, napi_callback_info info, F32* X, long* rows, long* cols, F32* out, bool per_column) {
   size_t argc = 4;
   napi_value a[4];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  if (napi_get_cb_info(env, info, &argc, a, nullptr, nullptr) != napi_ok) {
+    napi_throw_error(env, nullptr, "geodesic-native: N-API call failed: napi_get_cb_info");
+    return false;
+  }
+  if (!get_f32(env, a[0], X, "X") || !get_long(env, a[1], rows, "rows") || !get_long(env, a[2], cols, "cols") ||
+      !get_f32(env, a[3], out, "out"))
+    return false;
+  return !too_short(env, *X, (size_t)(*rows * *cols), "X") && !too_short(env, *out, (size_t)(per_column ? *cols : *rows), "out");
+}
+
+// colSum(X, rows, cols, out): out[c] = sum_r X[r, c]
+static napi_value ColSum(napi_env env, napi_callback_info info) {
   F32 X, out;
   long rows, cols;
-  if (!get_f32(env, a[0], &X, "X") || !get_long(env, a[1], &rows, "rows") || !get_long(env, a[2], &cols, "cols") ||
-      !get_f32(env, a[3], &out, "out"))
-    return nullptr;
-  if (too_short(env, X, (size_t)(rows * cols), "X") || too_short(env, out, (size_t)cols, "out")) return nullptr;
+  if (!get_reduction_args(env, info, &X, &rows, &cols, &out, true)) return nullptr;
   const KernelSet* ks = g_k;
   const int T = (rows * cols >= (1 << 16) && cols >= 64) ? g_pool->threads() : 1;
   const long step = ((cols + T - 1) / T + 15) / 16 * 16;
@@ -359,15 +368,9 @@ static napi_value ColSum(napi_env env, napi_callback_info info) {
 
 // rowSum(X, rows, cols, out): out[r] = sum_c X[r, c]
 static napi_value RowSum(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
   F32 X, out;
   long rows, cols;
-  if (!get_f32(env, a[0], &X, "X") || !get_long(env, a[1], &rows, "rows") || !get_long(env, a[2], &cols, "cols") ||
-      !get_f32(env, a[3], &out, "out"))
-    return nullptr;
-  if (too_short(env, X, (size_t)(rows * cols), "X") || too_short(env, out, (size_t)rows, "out")) return nullptr;
+  if (!get_reduction_args(env, info, &X, &rows, &cols, &out, false)) return nullptr;
   const KernelSet* ks = g_k;
   const int T = (rows * cols >= (1 << 16) && rows >= 2) ? g_pool->threads() : 1;
   const long step = (rows + T - 1) / T;

@@ -6,6 +6,7 @@
 #pragma GCC target("avx2,fma")
 
 namespace k_avx2 {
+#define ISA_NAME "avx2"
 #define VW 8
 #define MR 6
 #define NR 16
@@ -13,6 +14,7 @@ namespace k_avx2 {
 #define MC 120
 #define NC 3072
 #include "kernels_impl.inc"
+#undef ISA_NAME
 #undef VW
 #undef MR
 #undef NR
@@ -21,8 +23,7 @@ namespace k_avx2 {
 #undef NC
 }  // namespace k_avx2
 
-const KernelSet kernels_avx2 = {"avx2", k_avx2::gemm_region, k_avx2::unary, k_avx2::unary_grad,
-                                   k_avx2::col_sum, k_avx2::row_sum, k_avx2::dot_d, k_avx2::dgemm_nt, k_avx2::fma_probe, 8, 6, 16};
+const KernelSet kernels_avx2 = k_avx2::kernel_set;
 #else
-const KernelSet kernels_avx2 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, 0};
+const KernelSet kernels_avx2 = {};  // not built for this architecture: no name, never chosen
 #endif

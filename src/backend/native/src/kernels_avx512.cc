@@ -6,6 +6,7 @@
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")
 
 namespace k_avx512 {
+#define ISA_NAME "avx512"
 #define VW 16
 #define MR 12
 #define NR 32
@@ -13,6 +14,7 @@ namespace k_avx512 {
 #define MC 120
 #define NC 3072
 #include "kernels_impl.inc"
+#undef ISA_NAME
 #undef VW
 #undef MR
 #undef NR
@@ -21,8 +23,7 @@ namespace k_avx512 {
 #undef NC
 }  // namespace k_avx512
 
-const KernelSet kernels_avx512 = {"avx512", k_avx512::gemm_region, k_avx512::unary, k_avx512::unary_grad,
-                                   k_avx512::col_sum, k_avx512::row_sum, k_avx512::dot_d, k_avx512::dgemm_nt, k_avx512::fma_probe, 16, 12, 32};
+const KernelSet kernels_avx512 = k_avx512::kernel_set;
 #else
-const KernelSet kernels_avx512 = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, 0};
+const KernelSet kernels_avx512 = {};  // not built for this architecture: no name, never chosen
 #endif

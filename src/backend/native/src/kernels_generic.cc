@@ -5,6 +5,7 @@
 // portable: baseline ISA of the compiler (SSE2 on x86-64, NEON on arm64)
 
 namespace k_generic {
+#define ISA_NAME "generic"
 #define VW 4
 #define MR 4
 #define NR 8
@@ -12,6 +13,7 @@ namespace k_generic {
 #define MC 64
 #define NC 3072
 #include "kernels_impl.inc"
+#undef ISA_NAME
 #undef VW
 #undef MR
 #undef NR
@@ -20,5 +22,4 @@ namespace k_generic {
 #undef NC
 }  // namespace k_generic
 
-const KernelSet kernels_generic = {"generic", k_generic::gemm_region, k_generic::unary, k_generic::unary_grad,
-                                   k_generic::col_sum, k_generic::row_sum, k_generic::dot_d, k_generic::dgemm_nt, k_generic::fma_probe, 4, 4, 8};
+const KernelSet kernels_generic = k_generic::kernel_set;

@@ -1,16 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { nativeCholesky, nativeSpdInverse, nativeSpdInverseMany, nativeLinalgAvailable, nativeSymmetricEigen } from '../../src/backend/linalg.js';
 import { loadNative } from '../../src/backend/native.js';
-
-function data(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+import { lcgData64 as data } from './helpers.js';
 
 /** A = X Xᵀ / n (PSD, rank ≤ n), computed with plain loops as the independent reference. */
 function gram(n: number, seed: number): Float64Array {

@@ -3,25 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { activateWasm } from '../../src/backend/wasm.js';
 import { installMatmulFix, uninstallMatmulFix, matmulFixInstalled } from '../../src/backend/matmulFix.js';
+import { lcgData as data, maxRelErr as relErr } from './helpers.js';
 
-/** Deterministic pseudo-random data (LCG) so cpu and wasm see identical inputs. */
-function data(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-function maxRelErr(x: Float32Array, ref: Float32Array): number {
-  let scale = 1e-6;
-  for (const v of ref) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(x[i]! - ref[i]!));
-  return err / scale;
-}
+/** Relative error with the floor 1e-6 for near-zero references. */
+const maxRelErr = (x: Float32Array, ref: Float32Array) => relErr(x, ref, 1e-6);
 
 type Case = { aShape: number[]; bShape: number[]; ta: boolean; tb: boolean };
 

@@ -3,31 +3,16 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, activeBackend } from '../../src/backend/select.js';
 import { activationGrad, loadNative, uninstallNativeKernels, type NativeAddon } from '../../src/backend/native.js';
 import { timesDerivative } from '../../src/model/activation.js';
+import { lcgData as data, maxRelErr } from './helpers.js';
 
-function data(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * scale;
-  }
-  return out;
-}
+/** Relative error with the floor 1e-3 for near-zero references. */
+const err = (x: Float32Array, ref: Float32Array) => maxRelErr(x, ref, 1e-3);
 
-/** max |x − ref| / max(|ref|), plus an absolute floor for near-zero references. */
 /** Number of positions where two arrays differ bit-for-bit (NaN counts as different). */
 function mismatches(x: Float32Array, y: Float32Array): number {
   let c = x.length === y.length ? 0 : Math.max(x.length, y.length);
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (!(x[i] === y[i])) c++;
   return c;
-}
-
-function err(x: Float32Array, ref: Float32Array): number {
-  let scale = 1e-3;
-  for (const v of ref) scale = Math.max(scale, Math.abs(v));
-  let e = 0;
-  for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(x[i]! - ref[i]!));
-  return e / scale;
 }
 
 async function on(name: 'cpu' | 'native', f: () => tf.Tensor): Promise<Float32Array> {

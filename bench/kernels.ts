@@ -200,13 +200,17 @@ async function fwdBwdBench(addon: NativeAddon | null, batch: number, variants: V
 /** PyTorch timed on this machine by bench/peers/time_torch.py (absolute path; see bench/step.ts). */
 const torchHereFile = process.env['GEODESIC_TORCH_HERE'] ?? path.join(repoRoot, 'bench', 'results', 'torch-here.json');
 /** torch.mm GFLOP/s for one autoencoder product on this machine, from torch-here.json's `gemm` rows. */
+type TorchGemmRow = { batch: number; inDim: number; outDim: number; op: string; gflops: number };
+let torchGemmRows: TorchGemmRow[] | null | undefined; // read once: undefined = not yet, null = absent
 function torchGemm(batch: number, inDim: number, outDim: number, op: string): number | null {
-  try {
-    const rows = JSON.parse(fs.readFileSync(torchHereFile, 'utf8')).gemm as { batch: number; inDim: number; outDim: number; op: string; gflops: number }[] | undefined;
-    return rows?.find((r) => r.batch === batch && r.inDim === inDim && r.outDim === outDim && r.op === op)?.gflops ?? null;
-  } catch {
-    return null;
+  if (torchGemmRows === undefined) {
+    try {
+      torchGemmRows = (JSON.parse(fs.readFileSync(torchHereFile, 'utf8')).gemm as TorchGemmRow[] | undefined) ?? null;
+    } catch {
+      torchGemmRows = null;
+    }
   }
+  return torchGemmRows?.find((r) => r.batch === batch && r.inDim === inDim && r.outDim === outDim && r.op === op)?.gflops ?? null;
 }
 /** `file`: a name in the reference directory, or an absolute path. */
 function torchFwdBwd(file: string, batch: number): number | null {

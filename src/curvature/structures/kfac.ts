@@ -263,11 +263,11 @@ export function kfacOp(factors: KfacFactors, shapes: Shapes, description: string
       const r = results[failed] as E.Left<{ message: string }>;
       throw new CurvatureError(`${description}: factored damping: ${blocks[failed]!.what}: ${r.left.message}`);
     }
-    const inverses = results.map((r) => (r as E.Right<KroneckerFactoredInverse>).right);
+    // no block failed: `made` holds every block's inverses, in `blocks` order
     let next = 0;
     const layers = factors.layers.map(() => {
-      const W = inverses[next++]!;
-      return factors.bias === 'separate' ? { W, b: inverses[next++]! } : { W };
+      const W = made[next++]!;
+      return factors.bias === 'separate' ? { W, b: made[next++]! } : { W };
     });
     factored = { lambda, layers, warnings: made.flatMap((m) => [...m.warnings]) };
     return factored;

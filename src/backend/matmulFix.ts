@@ -11,7 +11,7 @@
  * backend's own `Add` and activation kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmBackendInternals } from './wasm.js';
+import type { WasmBackendInternals } from './wasmInternals.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type KernelFn = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import type { WasmBackendInternals } from './wasm.js';
+import type { WasmBackendInternals } from './wasmInternals.js';
 import { ACTIVATION_VJP_KERNEL } from '../model/activation.js';
 
 const BACKEND = 'wasm';

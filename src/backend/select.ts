@@ -9,10 +9,8 @@
  * GEODESIC_NATIVE=0 forces the C++ kernels off.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { activateWasm } from './wasm.js';
-import { installMatmulFix } from './matmulFix.js';
-import { installZeroCopyIdentity } from './wasmIdentity.js';
+import { wasmDistDir } from './wasm.js';
+import { useCpu, usePlainWasm, type BackendChoice } from './portable.js';
 import { installNativeKernels, loadNative, nativeKernelsInstalled, uninstallNativeKernels } from './native.js';
 import { nativeDenseKernels } from './linalg.js';
 import { setDenseKernels } from '../solvers/kernels.js';
@@ -20,12 +18,7 @@ import { setDenseKernels } from '../solvers/kernels.js';
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'native', 'wasm', 'cpu', 'tensorflow'];
 
-export interface BackendChoice {
-  /** What runs: 'tensorflow' | 'native' | 'wasm' | 'cpu'. */
-  readonly name: string;
-  /** One line: why this backend (and why not the better ones, for `auto`). */
-  readonly reason: string;
-}
+export type { BackendChoice } from './portable.js';
 
 async function tryTensorflow(): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
@@ -43,18 +36,13 @@ async function tryTensorflow(): Promise<{ ok: true } | { ok: false; reason: stri
 }
 
 async function useWasm(withNative: boolean): Promise<{ ok: true; isa: string; threads: number } | { ok: false; reason: string }> {
-  await activateWasm();
-  installMatmulFix();
-  installZeroCopyIdentity();
+  uninstallNativeKernels();
+  await usePlainWasm(wasmDistDir());
   if (!withNative) {
-    uninstallNativeKernels();
-    setDenseKernels(null);
     return { ok: false, reason: 'native kernels not requested' };
   }
   const loaded = loadNative();
   if (!loaded.ok) {
-    uninstallNativeKernels();
-    setDenseKernels(null);
     return { ok: false, reason: loaded.reason };
   }
   installNativeKernels(loaded.addon);
@@ -72,13 +60,7 @@ export async function selectBackend(name: BackendName): Promise<BackendChoice> {
   switch (name) {
     case 'cpu': {
       uninstallNativeKernels();
-      setDenseKernels(null);
-      await tf.setBackend('cpu');
-      await tf.ready();
-      // Chosen on purpose (the numerical oracle): skip the cpu backend's one-time banner that
-      // suggests installing tfjs-node, which would otherwise land in the middle of CLI output.
-      const cpu = tf.backend() as { firstUse?: boolean };
-      if (cpu.firstUse === true) cpu.firstUse = false;
+      await useCpu();
       return { name: 'cpu', reason: 'requested' };
     }
     case 'tensorflow': {

@@ -14,6 +14,7 @@ import { compile, plan } from '../optim/index.js';
 import { loadProblem } from '../problems/index.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../backend/select.js';
 import { train, type EvalRecord, type RunResult, type StepRecord } from '../train/train.js';
+import { openJsonl } from '../train/log.js';
 import { disposeParams } from '../model/index.js';
 import { withArgs, type CommandSpec } from './args.js';
 
@@ -190,7 +191,7 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       evalEvery: values['evalEvery'] ?? 0,
       signal: abort.signal,
-      ...(typeof flags['log'] === 'string' ? { logPath: flags['log'] } : {}),
+      ...(typeof flags['log'] === 'string' ? { logPath: flags['log'], openLog: openJsonl } : {}),
       logHeader: { spec: file, backendReason: backendChoice.reason },
       listeners: [
         {

@@ -8,7 +8,7 @@
  *      ranges, the typing rules of the curvature algebra, and rules across clauses; defaults filled.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import * as path from 'node:path';
+import * as path from './paths.js';
 import type { Arg, Call, ClauseAst, Expr, FileAst, Ident, OptimizerAst } from './ast.js';
 import { didYouMean, error, fileSpan, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { parse, parseAll } from './parse.js';

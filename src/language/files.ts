@@ -1,12 +1,15 @@
 /**
- * The one effect of the front end: reading spec files from disk, with one-line reasons on failure.
- * Everything else in src/language is pure.
+ * The Node adapter of the front end: reading spec files from disk (node:fs), with one-line reasons
+ * on failure. Everything else in src/language is pure and portable (it runs in the playground):
+ * `checkFiles` takes the reader as an argument.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { readFileSync } from 'node:fs';
 import { checkFiles, type CheckResult, type ReadFile } from './check.js';
 import { renderAll } from './diagnostics.js';
 import type { Spec } from './spec.js';
+
+export { defaultOptimizer } from './choose.js';
 
 export const readFileNode: ReadFile = (file) => {
   try {
@@ -27,16 +30,4 @@ export const checkPaths = (files: readonly string[]): CheckResult => checkFiles(
 export function loadSpec(file: string): E.Either<string, Spec> {
   const r = checkPaths([file]);
   return E.isLeft(r.specs) ? E.left(renderAll(r.specs.left, (f) => r.sources.get(f))) : E.right(r.specs.right[0]!);
-}
-
-/**
- * The optimizer a command uses when the user names none: the only one defined in `file`, or else
- * the one named after the file (`kfac.optim` → `kfac`). Left: why none could be chosen.
- */
-export function defaultOptimizer<T>(items: readonly T[], nameOf: (t: T) => string, file: string): E.Either<string, T> {
-  if (items.length === 1) return E.right(items[0]!);
-  const base = file.replace(/^.*[\\/]/, '').replace(/\.optim$/, '');
-  const named = items.find((t) => nameOf(t) === base);
-  if (named !== undefined) return E.right(named);
-  return E.left(`${file} defines ${items.length} optimizers (${items.map(nameOf).join(', ')}); choose one with --optimizer NAME`);
 }

@@ -3,7 +3,7 @@ export type * from './spec.js';
 export type * from './ast.js';
 export { parse, parseAll, maxDepth } from './parse.js';
 export { checkFiles, checkText, resolveImport, type CheckResult, type ReadFile } from './check.js';
-export { checkPaths, loadSpec, readFileNode } from './files.js';
+export { defaultOptimizer } from './choose.js';
 export { print, printExpr, format } from './print.js';
 export { explain, componentText, curvatureText, curvatureMath } from './explain.js';
 export {

@@ -30,7 +30,8 @@ export {
 } from './reparam.js';
 export { runTrajectory, lossScaledContext, type Trajectory, type RunOptions } from './run.js';
 export { atomsOf, withVanishingDamping, lossScaleMode, LAMBDA_TEST } from './planning.js';
-export { planFile, planDirectory, planText, planOrThrow, type PlannedSpec } from './specs.js';
+export { planText, planOrThrow, type PlannedSpec } from './specs.js';
+export { planFile, planDirectory } from './specFiles.js';
 export { predictInvariance, symbol, NEGLIGIBLE_IDENTITY, MIN_LOSS_SCALE, INVARIANCE_TOLERANCE, MAX_COND_T, type Prediction } from './predict.js';
 export { measureTable, measureCell, renderTable, cellText, disagreements, type TableRow, type TableCell, type TableOptions } from './table.js';
 export { fisherByLabels, empiricalFisherByHand, engineCurvature, logitsAt, meanKL, klOfLogits } from './oracle.js';

@@ -1,10 +1,8 @@
-/** JSONL run logs: one JSON object per line, appended synchronously so an interrupted run keeps its log. */
+/** JSONL run logs on disk (Node): one JSON object per line, appended synchronously so an interrupted run keeps its log. */
 import * as fs from 'node:fs';
+import { jsonlLine, type JsonlLog } from './jsonl.js';
 
-export interface JsonlLog {
-  write(record: Record<string, unknown>): void;
-  close(): void;
-}
+export type { JsonlLog } from './jsonl.js';
 
 /** Opens (truncates) `path`. Throws with the OS message if it cannot be created. */
 export function openJsonl(path: string): JsonlLog {
@@ -12,7 +10,7 @@ export function openJsonl(path: string): JsonlLog {
   let open = true;
   return {
     write: (record) => {
-      if (open) fs.writeSync(fd, JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
+      if (open) fs.writeSync(fd, jsonlLine(record));
     },
     close: () => {
       if (open) {

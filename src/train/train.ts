@@ -13,7 +13,7 @@ import type { Optimizer, StepMetrics } from '../optim/compile.js';
 import { createStepContext } from '../optim/context.js';
 import { makeSampler, type TrainProblem } from './data.js';
 import { evaluate, type Evaluation } from './evaluate.js';
-import { openJsonl, type JsonlLog } from './log.js';
+import type { JsonlLog } from './jsonl.js';
 
 export interface StepRecord extends StepMetrics {
   /** Milliseconds spent in this step (batch, step, bookkeeping). */
@@ -43,8 +43,13 @@ export interface TrainOptions {
   readonly evalEvery?: number;
   readonly listeners?: readonly TrainListener[];
   readonly signal?: AbortSignal;
-  /** Write a JSONL log here (one `run` header, then `step` and `eval` records, then `end`). */
+  /** Write a JSONL log here (one `run` header, then `step` and `eval` records, then `end`), opened by `openLog`. */
   readonly logPath?: string;
+  /**
+   * How to open `logPath` (the loop itself touches no file system, so it runs in a browser):
+   * under Node, `openJsonl` from src/train/log.ts. Required when `logPath` is given.
+   */
+  readonly openLog?: (path: string) => JsonlLog;
   /** Start from these parameters (copied) instead of `initParams(def, seed)`. */
   readonly initialParams?: Params;
   /** Extra fields for the log header (backend, spec file, ...). */
@@ -72,7 +77,9 @@ export type TrainError =
   | { readonly _tag: 'LogError'; readonly message: string }
   | { readonly _tag: 'Failed'; readonly message: string; readonly cause: unknown };
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Let timers, I/O and messages (an AbortSignal, a worker's "stop") run between steps. */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
 export function train(optimizer: Optimizer, problem: TrainProblem, options: TrainOptions): TE.TaskEither<TrainError, RunResult> {
   return async (): Promise<E.Either<TrainError, RunResult>> => {
@@ -80,8 +87,9 @@ export function train(optimizer: Optimizer, problem: TrainProblem, options: Trai
     if (invalid !== undefined) return E.left({ _tag: 'InvalidOptions', message: invalid });
     let log: JsonlLog | undefined;
     if (options.logPath !== undefined) {
+      if (options.openLog === undefined) return E.left({ _tag: 'LogError', message: `cannot write the log ${options.logPath}: no log writer given (openLog)` });
       try {
-        log = openJsonl(options.logPath);
+        log = options.openLog(options.logPath);
       } catch (err) {
         return E.left({ _tag: 'LogError', message: `cannot write the log ${options.logPath}: ${err instanceof Error ? err.message : String(err)}` });
       }

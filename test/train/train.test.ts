@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileWith, type EstimatorFactory } from '../../src/optim/compile.js';
 import { train, type RunResult, type TrainError } from '../../src/train/train.js';
+import { openJsonl } from '../../src/train/log.js';
 import { disposeParams, initParams } from '../../src/model/index.js';
 import { comp, host, makeSpec, planOf, smallDef } from '../optim/helpers.js';
 import { smallProblem } from './helpers.js';
@@ -87,7 +88,7 @@ describe('train', () => {
 
   it('writes a JSONL log: header, one line per step, evaluations, end', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'geodesic-')), 'run.jsonl');
-    const r = await must(train(sgdMomentum(), smallProblem(), { steps: 7, batchSize: 16, seed: 1, evalEvery: 3, logPath: file }));
+    const r = await must(train(sgdMomentum(), smallProblem(), { steps: 7, batchSize: 16, seed: 1, evalEvery: 3, logPath: file, openLog: openJsonl }));
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss?: number });
     expect(lines[0]!.type).toBe('run');
     expect(lines.filter((l) => l.type === 'step')).toHaveLength(7);

@@ -29,6 +29,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(renderAll(problems, sources));
       process.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
     } else if (E.isRight(result.specs)) {
+      for (const s of result.specs.right) {
+        if (!s.optimizers.some((o) => o.span.file === s.file)) {
+          const empty = (result.sources.get(s.file) ?? '').replace(/#[^\n]*/g, '').trim() === '';
+          process.stderr.write(`${s.file}:1:1: warning: ${empty ? 'the file is empty' : 'the file defines no optimizer of its own'}\n`);
+        }
+      }
       const n = result.specs.right.reduce((k, s) => k + s.optimizers.filter((o) => o.span.file === s.file).length, 0);
       process.stdout.write(`ok: ${positionals.length} file${positionals.length === 1 ? '' : 's'}, ${n} optimizer${n === 1 ? '' : 's'}\n`);
     }

@@ -48,8 +48,9 @@ interface Program {
   readonly problems: Diagnostic[];
 }
 
+/** An import's file: an absolute path as written, a relative one from the importing file's folder. */
 export const resolveImport = (importer: string, target: string): string =>
-  path.normalize(path.join(path.dirname(importer), target));
+  path.isAbsolute(target) ? path.normalize(target) : path.normalize(path.join(path.dirname(importer), target));
 
 function load(program: Program, file: string, read: ReadFile, from: Span | undefined): Loaded | undefined {
   if (program.files.has(file)) return program.files.get(file);
@@ -413,11 +414,20 @@ function buildCurvature(e: Expr): Validation<Curvature> {
     }
     case 'Binary': {
       if (e.op === '+') {
-        return E.map(({ l, r }: { l: Curvature; r: Curvature }): Curvature => ({
+        // The left spine of a + chain is walked in a loop: a sum of many terms costs no stack.
+        const operands: Expr[] = [];
+        let spine: Expr = e;
+        while (spine._tag === 'Binary' && spine.op === '+') {
+          operands.push(spine.right);
+          spine = spine.left;
+        }
+        operands.push(spine);
+        operands.reverse();
+        return E.map((cs: readonly Curvature[]): Curvature => ({
           _tag: 'Sum',
-          terms: [...(l._tag === 'Sum' ? l.terms : [l]), ...(r._tag === 'Sum' ? r.terms : [r])],
+          terms: cs.flatMap((c) => (c._tag === 'Sum' ? c.terms : [c])),
           span: e.span,
-        }))(allOf({ l: buildCurvature(e.left), r: buildCurvature(e.right) }));
+        }))(all(operands.map(buildCurvature)));
       }
       if (e.op === '*') {
         const [factor, operand] = e.left._tag === 'Number' ? [e.left, e.right] : e.right._tag === 'Number' ? [e.right, e.left] : [undefined, undefined];

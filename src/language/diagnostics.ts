@@ -71,23 +71,48 @@ export function toJson(d: Diagnostic, sources: SourceLookup): DiagnosticJson {
   return d.hint === undefined ? base : { ...base, hint: d.hint };
 }
 
-/** `file:line:col: error: message`, the source line, a caret line, and `  hint: …` if any. */
+/** Longest message or hint rendered in full; longer ones keep their start and end. */
+export const maxMessageLength = 400;
+/** Widest source excerpt shown under a diagnostic; a longer line is cut to a window around the caret. */
+export const maxExcerptWidth = 160;
+
+/** `s` cut to at most `max` characters, keeping its start and end, saying how much was left out. */
+export function truncateMiddle(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const keep = Math.max(10, max - 40);
+  const head = Math.ceil(keep * 0.75);
+  const tail = keep - head;
+  return `${s.slice(0, head)}… (${s.length - keep} characters left out) …${s.slice(s.length - tail)}`;
+}
+
+/** `file:line:col: error: message`, the source line, a caret line, and `  hint: …` if any. Long
+ * messages and long source lines are shortened (a 1 MB literal is not echoed). */
 export function render(d: Diagnostic, sources: SourceLookup): string {
-  const head = `${d.span.file}:${d.span.line}:${d.span.column}: ${d.severity}: ${d.message}`;
+  const head = `${d.span.file}:${d.span.line}:${d.span.column}: ${d.severity}: ${truncateMiddle(d.message, maxMessageLength)}`;
   const lines = [head];
   const text = sources(d.span.file);
   if (text !== undefined) {
     const lineStart = d.span.start - (d.span.column - 1);
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd < 0) lineEnd = text.length;
-    const source = text.slice(lineStart, lineEnd).replace(/\r$/, '');
+    let source = text.slice(lineStart, lineEnd).replace(/\r$/, '');
     if (source.trim() !== '' || d.span.start < text.length) {
-      const prefix = source.slice(0, d.span.column - 1).replace(/[^\t]/g, ' ');
-      const width = Math.max(1, Math.min(d.span.end, lineStart + source.length) - d.span.start);
+      let caretAt = d.span.column - 1;
+      let width = Math.max(1, Math.min(d.span.end, lineStart + source.length) - d.span.start);
+      if (source.length > maxExcerptWidth) {
+        // a window of the line around the caret, marked with … where it was cut
+        const from = Math.max(0, Math.min(caretAt - 40, source.length - maxExcerptWidth));
+        const to = Math.min(source.length, from + maxExcerptWidth);
+        const lead = from > 0 ? '…' : '';
+        source = `${lead}${source.slice(from, to)}${to < source.length ? '…' : ''}`;
+        caretAt = caretAt - from + lead.length;
+        width = Math.max(1, Math.min(width, to - (d.span.column - 1)));
+      }
+      const prefix = source.slice(0, caretAt).replace(/[^\t]/g, ' ');
       lines.push(`  ${source}`, `  ${prefix}^${'~'.repeat(width - 1)}`);
     }
   }
-  if (d.hint !== undefined) lines.push(`  hint: ${d.hint}`);
+  if (d.hint !== undefined) lines.push(`  hint: ${truncateMiddle(d.hint, maxMessageLength)}`);
   return lines.join('\n');
 }
 

@@ -20,7 +20,7 @@ import type {
   Name,
   OptimizerAst,
 } from './ast.js';
-import { error, type Diagnostic } from './diagnostics.js';
+import { error, truncateMiddle, type Diagnostic } from './diagnostics.js';
 import { recoverFailures } from './recover.js';
 import type { Span } from './spec.js';
 
@@ -121,38 +121,23 @@ semantics.addOperation<unknown>('ast(ctx)', {
   Expr(e) {
     return e['ast'](this.args['ctx']);
   },
-  Sum_plus(l, _op, r) {
-    return binary(this, '+', l, r);
+  Sum(list) {
+    return foldChain(this, list, '+');
   },
-  Sum(e) {
-    return e['ast'](this.args['ctx']);
+  Product(list) {
+    return foldChain(this, list, '*');
   },
-  Pipe_pipe(subject, _op, transform) {
+  Power(list) {
+    return foldChain(this, list, '^');
+  },
+  Pipe(subject, _ops, transforms) {
     const ctx = this.args['ctx'] as Ctx;
-    return {
-      _tag: 'Pipe',
-      subject: subject['ast'](ctx) as Expr,
-      transform: transform['ast'](ctx) as Ident | Call,
-      span: nodeSpan(ctx, this),
-    } satisfies Expr;
-  },
-  Pipe(e) {
-    return e['ast'](this.args['ctx']);
-  },
-  Transform(e) {
-    return e['ast'](this.args['ctx']);
-  },
-  Product_times(l, _op, r) {
-    return binary(this, '*', l, r);
-  },
-  Product(e) {
-    return e['ast'](this.args['ctx']);
-  },
-  Power_power(l, _op, r) {
-    return binary(this, '^', l, r);
-  },
-  Power(e) {
-    return e['ast'](this.args['ctx']);
+    let e = subject['ast'](ctx) as Expr;
+    const start = subject.source.startIdx;
+    for (const t of transforms.children) {
+      e = { _tag: 'Pipe', subject: e, transform: t['ast'](ctx) as Ident | Call, span: span(ctx, start, t.source.endIdx) } satisfies Expr;
+    }
+    return e;
   },
   Primary_paren(_open, e, _close) {
     return e['ast'](this.args['ctx']);
@@ -207,9 +192,19 @@ semantics.addOperation<Name>('name(ctx)', {
   },
 });
 
-function binary(node: NonterminalNode, op: '+' | '*' | '^', l: NonterminalNode, r: NonterminalNode): Expr {
+/** A chain `a op b op c` → Binary nodes, folded left (`+`, `*`) or right (`^`), without recursion. */
+function foldChain(node: NonterminalNode, list: NonterminalNode, op: '+' | '*' | '^'): Expr {
   const ctx = node.args['ctx'] as Ctx;
-  return { _tag: 'Binary', op, left: l['ast'](ctx) as Expr, right: r['ast'](ctx) as Expr, span: nodeSpan(ctx, node) };
+  const items = list.asIteration().children;
+  const terms = items.map((c) => c['ast'](ctx) as Expr);
+  if (op === '^') {
+    let e = terms[terms.length - 1]!;
+    for (let i = terms.length - 2; i >= 0; i--) e = { _tag: 'Binary', op, left: terms[i]!, right: e, span: span(ctx, items[i]!.source.startIdx, items.at(-1)!.source.endIdx) };
+    return e;
+  }
+  let e = terms[0]!;
+  for (let i = 1; i < terms.length; i++) e = { _tag: 'Binary', op, left: e, right: terms[i]!, span: span(ctx, items[0]!.source.startIdx, items[i]!.source.endIdx) };
+  return e;
 }
 
 // ---- comments -------------------------------------------------------------------------------
@@ -321,8 +316,18 @@ export function parseAll(file: string, text: string): E.Either<RNEA.ReadonlyNonE
   return parseWith(file, text, true);
 }
 
-function parseWith(file: string, text: string, recover: boolean): E.Either<RNEA.ReadonlyNonEmptyArray<Diagnostic>, FileAst> {
+function parseWith(file: string, source: string, recover: boolean): E.Either<RNEA.ReadonlyNonEmptyArray<Diagnostic>, FileAst> {
+  // A UTF-8 byte order mark (saved by some editors) is read as a space: offsets stay those of the text.
+  const text = source.charCodeAt(0) === 0xfeff ? ` ${source.slice(1)}` : source;
   const ctx: Ctx = { file, lineStarts: lineStartsOf(text) };
+  if (text.length > maxSpecLength) {
+    return E.left([
+      error(
+        span(ctx, 0, 0),
+        `the file has ${text.length} characters; specs are limited to ${maxSpecLength} (the parser reads about 70 000 characters a second, so larger files are refused rather than parsed for minutes)`,
+      ),
+    ]);
+  }
   const deep = tooDeep(text);
   if (deep !== undefined) {
     return E.left([error(span(ctx, deep, deep + 1), `expression nested too deeply (more than ${maxDepth} levels of parentheses)`)]);
@@ -335,6 +340,9 @@ function parseWith(file: string, text: string, recover: boolean): E.Either<RNEA.
     throw err;
   }
 }
+
+/** Longest spec text parsed (characters). Real specs are a few kilobytes. */
+export const maxSpecLength = 256 * 1024;
 
 /** Nesting limit: real specs use a handful of levels; the parser's stack allows a few hundred. */
 export const maxDepth = 64;
@@ -354,6 +362,53 @@ function tooDeep(text: string): number | undefined {
     } else if (ch === ')') depth = Math.max(0, depth - 1);
   }
   return undefined;
+}
+
+/** Depth limit on an expression tree (every operator, pipe and call is one level): the checker and
+ * the formatter recurse over trees, and a sum of 1000 terms is 999 levels deep. */
+export const maxExprDepth = 1500;
+
+/** Problems of a tree the grammar accepted, found in one walk with an explicit stack: an expression
+ * deeper than `maxExprDepth` (reported once per clause, at its deepest point), and number literals
+ * that overflow to ±∞ or underflow to 0 in double precision. */
+function treeProblems(file: FileAst): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const item of file.items) {
+    if (item._tag !== 'Optimizer') continue;
+    for (const clause of item.clauses) {
+      let worst: { span: Span; depth: number } | undefined;
+      const stack: [Expr, number][] = [[clause.value, 0]];
+      while (stack.length > 0) {
+        const [e, d] = stack.pop()!;
+        if (d > maxExprDepth && (worst === undefined || d > worst.depth)) worst = { span: e.span, depth: d };
+        switch (e._tag) {
+          case 'Number': {
+            const text = truncateMiddle(e.text, 40);
+            if (!Number.isFinite(e.value)) out.push(error(e.span, `the number ${text} overflows: it is larger than the largest double, about 1.8e308`));
+            else if (e.value === 0 && /[1-9]/.test(e.text.replace(/[eE].*$/, ''))) out.push(error(e.span, `the number ${text} underflows to 0: it is smaller than the smallest positive double, about 4.9e-324`));
+            break;
+          }
+          case 'Binary':
+            stack.push([e.right, d + 1], [e.left, d + 1]);
+            break;
+          case 'Pipe':
+            stack.push([e.transform, d + 1], [e.subject, d + 1]);
+            break;
+          case 'Call':
+            for (const a of e.args) stack.push([a.value, d + 1]);
+            break;
+          default:
+            break;
+        }
+      }
+      if (worst !== undefined) {
+        out.push(
+          error(worst.span, `expression nested too deeply: ${worst.depth} levels of operators, pipes and calls (the limit is ${maxExprDepth}; \`a + b + c\` is 2 levels)`),
+        );
+      }
+    }
+  }
+  return out;
 }
 
 /** The most errors one file reports (the first plus those found by recovery). */
@@ -377,6 +432,8 @@ function parseUnguarded(ctx: Ctx, text: string, recover: boolean): E.Either<RNEA
     return E.left([first.diagnostic, ...more.map((f) => f.diagnostic)]);
   }
   const tree = semantics(result)['ast'](ctx) as FileAst;
+  const problems = treeProblems(tree);
+  if (problems.length > 0) return E.left(problems as unknown as RNEA.ReadonlyNonEmptyArray<Diagnostic>);
   return E.right(attachComments(ctx, tree, scanComments(ctx, text)));
 }
 
@@ -406,8 +463,40 @@ function unterminatedString(text: string, at: number): boolean {
   return text[at + rest.length] !== '"';
 }
 
+/** Names of characters that look like nothing (or like a plain space) when printed. */
+const invisibleNames: Readonly<Record<number, string>> = {
+  0x00a0: 'no-break space',
+  0x00ad: 'soft hyphen',
+  0x1680: 'ogham space mark',
+  0x180e: 'mongolian vowel separator',
+  0x200b: 'zero-width space',
+  0x200c: 'zero-width non-joiner',
+  0x200d: 'zero-width joiner',
+  0x200e: 'left-to-right mark',
+  0x200f: 'right-to-left mark',
+  0x2028: 'line separator',
+  0x2029: 'paragraph separator',
+  0x202f: 'narrow no-break space',
+  0x205f: 'medium mathematical space',
+  0x2060: 'word joiner',
+  0x3000: 'ideographic space',
+  0xfeff: 'byte order mark / zero-width no-break space',
+};
+
+/** `U+00A0 (no-break space)` for a character that prints as nothing or as blank, else undefined. */
+export function invisibleCharacter(ch: string): string | undefined {
+  const cp = ch.codePointAt(0);
+  if (cp === undefined) return undefined;
+  const name =
+    invisibleNames[cp] ??
+    (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp < 0xa0) ? 'a control character' : cp >= 0x2000 && cp <= 0x200a ? 'a typographic space' : undefined);
+  return name === undefined ? undefined : `U+${cp.toString(16).toUpperCase().padStart(4, '0')} (${name})`;
+}
+
 function describeAt(text: string, at: number): string {
   const tok = text.slice(at, at + tokenLength(text, at));
   if (tok === '\n' || tok === '\r') return 'end of line';
-  return `"${tok}"`;
+  const invisible = invisibleCharacter(String.fromCodePoint(text.codePointAt(at)!));
+  if (invisible !== undefined) return `the invisible character ${invisible}`;
+  return `"${truncateMiddle(tok, 60)}"`;
 }

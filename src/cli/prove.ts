@@ -29,6 +29,8 @@ import {
   reparametrizationInvariance,
   symbol,
   atomsOf,
+  averagingRule,
+  cellText,
   type Family,
   type PlannedSpec,
   type PropertyWithMeasure,
@@ -37,7 +39,7 @@ import type { Plan } from '../optim/plan.js';
 
 export const summary = 'property-test optimizer theory on a spec (invariance, KL step, Fisher = GGN, descent, reductions)';
 
-const PROPERTIES = ['invariance', 'kl-step', 'fisher-ggn', 'descent', 'reduces-to'] as const;
+const PROPERTIES = ['invariance', 'kl-step', 'averaging', 'fisher-ggn', 'descent', 'reduces-to'] as const;
 type PropertyName = (typeof PROPERTIES)[number];
 
 export const spec: CommandSpec = {
@@ -122,7 +124,18 @@ async function runTable(args: { positionals: readonly string[]; runs: number; se
   }
   process.stdout.write(`invariance table: ${specs.length} optimizers × ${FAMILIES.length} families, ${args.runs} runs per cell predicted invariant (at least 100 where a failure is predicted), seed ${args.seed}\n`);
   process.stdout.write('cells: predicted/measured gap (✓ invariant, ✗ not, n/a not realisable, ! could not run; ≠ disagreement)\n\n');
-  const rows = measureTable(specs, { runs: args.runs, seed: args.seed });
+  // Progress on stderr, one line per cell, so stdout stays the table.
+  const total = specs.length * FAMILIES.length;
+  const started = Date.now();
+  let done = 0;
+  const rows = measureTable(specs, {
+    runs: args.runs,
+    seed: args.seed,
+    onCell: (row, cell) => {
+      done++;
+      process.stderr.write(`[${done}/${total}] ${row} × ${cell.family}: ${cellText(cell)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+    },
+  });
   process.stdout.write(renderTable(rows));
   const errors = rows.flatMap((r) => r.cells.filter((c) => c.error !== undefined).map((c) => `  ${r.name} × ${c.family}: ${c.error}`));
   if (errors.length > 0) process.stdout.write(`\ncould not run (engine or planner limitation, not scored):\n${[...new Set(errors)].join('\n')}\n`);
@@ -179,6 +192,8 @@ function proveOne(
     case 'kl-step':
       if (plan.step._tag !== 'kl') return E.left(`kl-step needs a spec with step = kl(ε); ${plan.name} has step = ${plan.step._tag}`);
       return E.right(report(`${plan.name}: KL step (½ΔᵀFΔ = ε, KL = ε(1 + O(√ε)) at ε = 1e-5, 1e-4, 1e-3)`, klStep(plan), runs, seed, `${replayBase} --property kl-step`, replayPath).holds);
+    case 'averaging':
+      return E.right(report(`${plan.name}: the evaluated parameters are the average of the iterates (averaging = ${plan.averaging._tag})`, averagingRule(plan), runs, seed, `${replayBase} --property averaging`, replayPath).holds);
     case 'fisher-ggn': {
       let all = true;
       for (const lik of ['categorical', 'gaussian', 'bernoulli'] as const) {

@@ -111,7 +111,20 @@ export function freshEstimate(structure: StructureSpec, atom: AtomSpec, ctx: Cur
       return { kind: 'op', op: atomOperator(atom, ctx) };
     case 'diag': {
       const s = atomOuter(atom, ctx);
-      if (!s) return dimensionFree('diag', atom);
+      if (!s) {
+        // Known only through products (the Hessian): its diagonal is probed with the P basis vectors,
+        // the same products block_diag(·) and full(·) use. Entries may be negative (not a Gram matrix).
+        const op = atomOperator(atom, ctx);
+        try {
+          const n = numParamsOf(shapes);
+          const M = op.toDense();
+          const dh = new Float64Array(n);
+          for (let i = 0; i < n; i++) dh[i] = M[i * n + i]!;
+          return { kind: 'diag', d: V.fromHost(shapes, dh), nonNegative: false };
+        } finally {
+          op.dispose();
+        }
+      }
       try {
         return { kind: 'diag', d: outerDiag(s), nonNegative: true };
       } finally {

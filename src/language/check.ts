@@ -533,11 +533,6 @@ function rules(c: Curvature, top: boolean): Diagnostic[] {
         return inner;
       }
       if (c.of._tag === 'Atom' && c.of.name === 'identity') return [...inner, error(c.of.span, `the identity needs no structure: write identity, not ${c.name}(identity)`)];
-      if (c.name === 'diag' && c.of._tag === 'Atom' && c.of.name === 'hessian')
-        return [
-          ...inner,
-          error(c.of.span, "diag needs per-example statistics (fisher, ggn, empirical_fisher, gradient_covariance, outer(gradient)); the Hessian's diagonal is known only through products", 'use block_diag(hessian) or full(hessian) (probed by products), or diag(ggn)'),
-        ];
       if (c.of._tag !== 'Atom') {
         // The engine estimates a structure of one atom; a structure of a sum (or multiple) is the sum
         // (multiple) of the structures, which it builds term by term.

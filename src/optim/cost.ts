@@ -117,6 +117,8 @@ function structureCost(name: string, of: CurvatureExpr, args: Readonly<Record<st
       return { estimate: rankOne ? sq : passes * perPass + 2 * s.batch * sq, refresh: cube / 3, solve: 2 * sq, memory: sq, shape: 'block_diag' };
     }
     case 'diag':
+      // diag(hessian) is probed with the P basis vectors: P Hessian products (src/curvature/estimate.ts).
+      if (atom?.name === 'hessian') return { estimate: P * hessianProductFlops(s), refresh: 0, solve: 2 * P, memory: P, shape: 'diag' };
       return { estimate: rankOne ? 2 * P : passes * perPass + 2 * s.batch * P, refresh: 0, solve: 2 * P, memory: P, shape: 'diag' };
     case 'kfac':
     case 'ekfac': {

@@ -62,6 +62,22 @@ const symmetrized = (name: string, A: Float64Array, n: number): E.Either<SolverE
   return E.right(S);
 };
 
+/** Default number of jitter retries (jitter up to 1e-5·mean|diag|), shared by both dense solve methods. */
+export const DEFAULT_JITTER_TRIES = 6;
+
+/**
+ * The first rung of the jitter ladder for A + λI: 1e-10·mean|Aᵢᵢ + λ| (1e-10 for a zero diagonal).
+ * Rung t adds base·10ᵗ. Both dense solve methods climb the same ladder, so a PSD matrix whose
+ * null-space eigenvalues came out slightly negative (float32 curvature estimates: −1e-7·‖A‖ is
+ * rounding, not indefiniteness) gets the same step from `cholesky` and from `eigen`.
+ */
+export const jitterBase = (A: Float64Array, n: number, lambda: number): number => {
+  let meanDiag = 0;
+  for (let i = 0; i < n; i++) meanDiag += Math.abs(A[i * n + i]! + lambda);
+  meanDiag /= n;
+  return 1e-10 * (meanDiag > 0 ? meanDiag : 1);
+};
+
 /** In-place-free Cholesky of S + jitter·I; returns L or the failing pivot index. */
 const choleskyRaw = (S: Float64Array, n: number, jitter: number): { L: Float64Array } | { failedAt: number; pivot: number } => {
   const L = new Float64Array(n * n);
@@ -85,13 +101,10 @@ const choleskyRaw = (S: Float64Array, n: number, jitter: number): { L: Float64Ar
 
 /** Cholesky A = L Lᵀ of a symmetric positive-definite matrix; on failure retries with growing jitter. */
 export const cholesky = (A: Float64Array, n: number, options: CholeskyOptions = {}): E.Either<SolverError, CholeskyResult> => {
-  const tries = options.maxJitterTries ?? 6;
+  const tries = options.maxJitterTries ?? DEFAULT_JITTER_TRIES;
   if (!Number.isInteger(tries) || tries < 0) return E.left(invalidInput(`cholesky: maxJitterTries must be a non-negative integer, got ${tries}`));
   return E.chain((S: Float64Array): E.Either<SolverError, CholeskyResult> => {
-    let meanDiag = 0;
-    for (let i = 0; i < n; i++) meanDiag += Math.abs(S[i * n + i]!);
-    meanDiag /= n;
-    const base = 1e-10 * (meanDiag > 0 ? meanDiag : 1);
+    const base = jitterBase(S, n, 0);
     const warnings: string[] = [];
     // A registered accelerated kernel (src/solvers/kernels.ts) answers the common, PD case; any
     // failure goes through the JS path below for its jitter retries and diagnostics.
@@ -503,25 +516,42 @@ export const solveDense = (
     return E.map((c: CholeskyResult) => ({ x: choleskySolve(c.L, n, b), jitter: c.jitter, warnings: c.warnings }))(cholesky(Ad, n));
   }
   return E.chain(({ values, rows }: { values: Float64Array; rows: Float64Array }) => {
-    const tol = clampTolerance(values, n, lambda);
-    // x = Σ_j v_j (v_jᵀ b) / (s_j + λ)
-    const x = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      const s = values[j]! + lambda;
-      if (!(s > tol)) {
+    // The same jitter ladder as the Cholesky path: λ + jitter with the smallest rung (0 first) that
+    // makes every eigenvalue positive. Without it, a PSD curvature whose null-space eigenvalues are
+    // float32 rounding below −λ was refused by `eigen` (step rejected, damping raised) and factored
+    // with jitter by `cholesky`, so the two solvers took different steps (docs/theory.md §5.1).
+    const minValue = values.length > 0 ? values[0]! : 0; // ascending
+    const base = jitterBase(A, n, lambda);
+    let jitter = 0;
+    let tol = clampTolerance(values, n, lambda);
+    for (let t = 0; !(minValue + lambda + jitter > tol); t++) {
+      if (t >= DEFAULT_JITTER_TRIES) {
         return E.left<SolverError>({
           _tag: 'NotPositiveDefinite',
-          jitterTried: 0,
-          message: `solveDense: A + λI is not positive definite (eigenvalue ${s.toExponential(3)} with λ = ${lambda})`,
+          jitterTried: jitter,
+          message:
+            `solveDense: A + λI is not positive definite (eigenvalue ${(minValue + lambda).toExponential(3)} with λ = ${lambda}` +
+            (jitter > 0 ? `, still not with jitter ${jitter.toExponential(2)}·I)` : ')'),
         });
       }
+      jitter = base * 10 ** t;
+      tol = clampTolerance(values, n, lambda + jitter);
+    }
+    const warnings: string[] =
+      jitter > 0
+        ? [`eigen: matrix not numerically positive definite (smallest eigenvalue ${(minValue + lambda).toExponential(3)} with λ = ${lambda}); solved with jitter ${jitter.toExponential(2)}·I`]
+        : [];
+    // x = Σ_j v_j (v_jᵀ b) / (s_j + λ + jitter)
+    const x = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const s = values[j]! + lambda + jitter;
       const rj = j * n;
       let c = 0;
       for (let k = 0; k < n; k++) c += rows[rj + k]! * b[k]!;
       c /= s;
       for (let k = 0; k < n; k++) x[k] = x[k]! + c * rows[rj + k]!;
     }
-    return E.right({ x, jitter: 0, warnings: [] as string[] });
+    return E.right({ x, jitter, warnings });
   })(symmetricEigenRows(A, n));
 };
 

@@ -53,7 +53,37 @@ const trace = (M: Float64Array, n: number): number => {
   return t;
 };
 
-/** Eigendecomposes both factors; Left if either is not a finite symmetric matrix. */
+/** Unit roundoff of float32, the precision the factors are accumulated in (Σ aaᵀ, Σ ggᵀ on the backend). */
+const FLOAT32_EPSILON = 2 ** -23;
+
+/**
+ * Eigenvalues of a Kronecker factor with rounding-level negative values set to 0. A factor is a Gram
+ * matrix (1/N) Σ vvᵀ, PSD by construction; accumulated in float32, its entries carry errors up to
+ * ~n·ε₃₂·max|M| per entry, so by Weyl's inequality an eigenvalue moves by at most ~n²·ε₃₂·λ_max.
+ * A negative eigenvalue within that bound is rounding of an exact zero (the softmax output factor G
+ * is singular: its gradients sum to 0 over classes), and clamping it is the nearest PSD matrix.
+ * Without this, exact-damped K-FAC refused a solve whenever s_A·s_G,min < −λ (λ ~ 1e-9 in the
+ * invariance tests), in one parametrization and not another (docs/theory.md §5.1).
+ */
+export const clampGramEigenvalues = (values: Float64Array, n: number, what: string): { values: Float64Array; warning: string | undefined } => {
+  let maxAbs = 0;
+  for (let i = 0; i < values.length; i++) maxAbs = Math.max(maxAbs, Math.abs(values[i]!));
+  const tol = 8 * n * n * FLOAT32_EPSILON * maxAbs;
+  let clamped = 0;
+  let worst = 0;
+  const out = Float64Array.from(values);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i]! < 0 && -out[i]! <= tol) {
+      clamped++;
+      worst = Math.min(worst, out[i]!);
+      out[i] = 0;
+    }
+  }
+  return { values: out, warning: clamped > 0 ? `${what}: clamped ${clamped} rounding-level negative eigenvalue(s) (down to ${worst.toExponential(2)}) of a PSD factor to 0` : undefined };
+};
+
+/** Eigendecomposes both factors; Left if either is not a finite symmetric matrix. Rounding-level
+ * negative eigenvalues of the (PSD by construction) factors are clamped to 0 (`clampGramEigenvalues`). */
 export const tryKroneckerFactorsEigen = (
   A: Float64Array,
   nA: number,
@@ -64,10 +94,12 @@ export const tryKroneckerFactorsEigen = (
   if (E.isLeft(ea)) return E.left({ ...ea.left, message: `kronecker factor A: ${ea.left.message}` });
   const eg = symmetricEigenRows(G, nG);
   if (E.isLeft(eg)) return E.left({ ...eg.left, message: `kronecker factor G: ${eg.left.message}` });
+  const ca = clampGramEigenvalues(ea.right.values, nA, 'kronecker factor A');
+  const cg = clampGramEigenvalues(eg.right.values, nG, 'kronecker factor G');
   const QA = columnsTensor(ea.right.rows, nA);
   const QG = columnsTensor(eg.right.rows, nG);
-  const sA = tf.tensor1d(Float32Array.from(ea.right.values));
-  const sG = tf.tensor1d(Float32Array.from(eg.right.values));
+  const sA = tf.tensor1d(Float32Array.from(ca.values));
+  const sG = tf.tensor1d(Float32Array.from(cg.values));
   let disposed = false;
   return E.right({
     nA,
@@ -76,11 +108,11 @@ export const tryKroneckerFactorsEigen = (
     QG,
     sA,
     sG,
-    valuesA: ea.right.values,
-    valuesG: eg.right.values,
+    valuesA: ca.values,
+    valuesG: cg.values,
     traceA: trace(A, nA),
     traceG: trace(G, nG),
-    warnings: [],
+    warnings: [ca.warning, cg.warning].filter((w): w is string => w !== undefined),
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -32,7 +32,7 @@ export { runTrajectory, lossScaledContext, type Trajectory, type RunOptions } fr
 export { atomsOf, withVanishingDamping, lossScaleMode, LAMBDA_TEST } from './planning.js';
 export { planText, planOrThrow, type PlannedSpec } from './specs.js';
 export { planFile, planDirectory } from './specFiles.js';
-export { predictInvariance, symbol, NEGLIGIBLE_IDENTITY, MIN_LOSS_SCALE, INVARIANCE_TOLERANCE, MAX_COND_T, type Prediction } from './predict.js';
+export { predictInvariance, symbol, INVARIANCE_STEPS, NEGLIGIBLE_IDENTITY, MIN_LOSS_SCALE, INVARIANCE_TOLERANCE, MAX_COND_T, type Prediction } from './predict.js';
 export { measureTable, measureCell, renderTable, cellText, disagreements, type TableRow, type TableCell, type TableOptions } from './table.js';
 export { fisherByLabels, empiricalFisherByHand, engineCurvature, logitsAt, meanKL, klOfLogits } from './oracle.js';
 export { checkProperty, type PropertyWithMeasure, type CheckOptions, type CheckReport } from './properties/types.js';
@@ -41,4 +41,5 @@ export { klStep, measureKlStep, KL_EPSILONS, klTolerance, type KlMeasure } from 
 export { fisherEqualsGGN, empiricalFisherCounterexample, measureFisherGgn, measureEmpiricalFisher, FISHER_GGN_RTOL, EMPIRICAL_FISHER_GAP, type MatrixGapMeasure } from './properties/fisher.js';
 export { descentDirection, psd, measureDescent, measurePsd, initialDamping, PSD_TOLERANCE, type DescentMeasure, type PsdMeasure } from './properties/descent.js';
 export { reducesTo, largeDampingLimit, measureReduction, REDUCTION_TOLERANCE, type ReductionMeasure } from './properties/reduces.js';
+export { averagingRule, measureAveraging, referenceAverages, withReachableAveraging, AVERAGING_TOLERANCE, AVERAGING_STEPS, type AveragingMeasure, type AveragingOptions } from './properties/averaging.js';
 export { solverLaws, measureSolver, arbSolverCase, BACKWARD_ERROR_TOLERANCE, type SolverCase, type SolverMeasure } from './properties/laws.js';

@@ -15,6 +15,8 @@ import { fromParams, toBatch, toParams, disposeBatch, type HostBatch } from './c
 export interface Trajectory {
   /** Evaluation parameters (the average when the plan averages) after each step; [0] is the start. */
   readonly params: readonly Float64Array[][];
+  /** The iterates θₜ themselves (what the next step starts from; never averaged); [0] is the start. */
+  readonly iterates: readonly Float64Array[][];
   /** Predictive means on the batch inputs at the iterates θₜ (not averaged), flattened [N·out]; [0] is the start.
    * Averaging is affine, so invariance of the iterates implies invariance of their averages. */
   readonly outputs: readonly Float64Array[];
@@ -70,6 +72,7 @@ export function runTrajectory(plan: Plan, def: ModelDef, theta0: readonly Float6
   let params = toParams(def, theta0);
   let state = opt.init(params);
   const ps: Float64Array[][] = [theta0.map((a) => Float64Array.from(a))];
+  const its: Float64Array[][] = [theta0.map((a) => Float64Array.from(a))];
   const outs: Float64Array[] = [outputsOf(evalDef, params, batch.x)];
   const evalOuts: Float64Array[] = [outs[0]!];
   const metrics: StepMetrics[] = [];
@@ -90,6 +93,7 @@ export function runTrajectory(plan: Plan, def: ModelDef, theta0: readonly Float6
       params = next;
       const ev = opt.evaluationParams(params, state);
       ps.push(fromParams(ev));
+      its.push(fromParams(params));
       outs.push(outputsOf(evalDef, params, batch.x));
       evalOuts.push(outputsOf(evalDef, ev, batch.x));
       tf.dispose(ev as tf.Tensor[]);
@@ -99,5 +103,5 @@ export function runTrajectory(plan: Plan, def: ModelDef, theta0: readonly Float6
     tf.dispose(params as tf.Tensor[]);
     disposeBatch(batch);
   }
-  return { params: ps, outputs: outs, evaluationOutputs: evalOuts, metrics };
+  return { params: ps, iterates: its, outputs: outs, evaluationOutputs: evalOuts, metrics };
 }

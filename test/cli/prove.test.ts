@@ -84,6 +84,21 @@ describe('geodesic prove', () => {
     expect(r.stdout).toMatch(/\| sgd \| ✗\/✗ [^|]+ \| ✗\/✗ [^|]+ \| ✗\/✗ [^|]+ \| ✗\/✗ [^|]+ \|/);
     expect(r.stdout).toMatch(/\| natural_gradient \| ✓\/✓ [^|]+ \| ✓\/✓ [^|]+ \| ✓\/✓ [^|]+ \| ✓\/✓ [^|]+ \|/);
     expect(r.stdout).toMatch(/all measured entries agree with the prediction/);
+    // progress while it runs: one stderr line per cell, numbered
+    expect(r.stderr).toMatch(/^\[1\/8\] sgd × elementwise: ✗\/✗ .* \(\d+ s\)$/m);
+    expect(r.stderr).toMatch(/^\[8\/8\] natural_gradient × loss-scale: ✓\/✓ /m);
+  });
+
+  it('kl-step measures the step itself, not the averaged parameters; averaging has its own property', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'geodesic-prove-'));
+    const f = path.join(dir, 'ema.optim');
+    writeFileSync(f, 'optimizer ema {\n  curvature = full(fisher(exact))\n  damping = tikhonov(1e-4)\n  solver = cholesky\n  step = kl(epsilon: 1e-3)\n  averaging = ema(decay: 0.9)\n}\n');
+    // before issue 17 this measured the EMA of the iterates: KL = 0.01·ε, "FAIL"
+    const kl = geodesic(f, '--property', 'kl-step', '--runs', '2');
+    expect(kl.code, kl.stdout).toBe(0);
+    const av = geodesic(f, '--property', 'averaging', '--runs', '2');
+    expect(av.code, av.stdout).toBe(0);
+    expect(av.stdout).toMatch(/average of the iterates by ema\(decay: 0\.9\)/);
   });
 
   it('usage errors exit 2 with a message', () => {

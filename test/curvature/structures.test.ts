@@ -70,6 +70,21 @@ describe.each(['categorical', 'gaussian', 'bernoulli'] as const)('structures equ
     }
   });
 
+  it('diag(hessian): the diagonal of the Hessian (probed by products; the Hessian itself is checked against finite differences in atoms.test.ts)', () => {
+    const hess = C.hessian(p.ctx);
+    const H = hess.toDense();
+    hess.dispose();
+    noLeak(() => {
+      const op = C.structured({ name: 'diag' }, { name: 'hessian' }, p.ctx);
+      expect(op.structure).toBe('diag');
+      const d = diagOf(H, o.P);
+      let minDiag = Infinity;
+      for (let i = 0; i < o.P; i++) minDiag = Math.min(minDiag, d[i * o.P + i]!);
+      checkOperator(op, d, p.def, Math.max(0, -minDiag) + 0.5); // entries may be negative: damp past them
+      op.dispose();
+    });
+  });
+
   it('block_diag and full of fisher(exact), empirical_fisher, gradient_covariance and hessian', () => {
     const hess = C.hessian(p.ctx);
     const H = hess.toDense();

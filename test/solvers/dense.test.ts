@@ -212,6 +212,64 @@ describe('solveDense', () => {
     }
   });
 
+  it('cholesky, eigen and Gaussian elimination agree on random SPD matrices at every damping', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }), fc.nat({ max: 1000 }), fc.constantFrom(0, 1e-6, 1e-3, 1), (n, seed, lambda) => {
+        const A = randomSpd(n, seed);
+        const b = randomVec(n, seed + 1);
+        const ref = gaussSolve(addDiag(A, n, lambda), n, b);
+        const xc = right(solveDense(A, n, b, lambda, 'cholesky'));
+        const xe = right(solveDense(A, n, b, lambda, 'eigen'));
+        expect(xc.jitter).toBe(0);
+        expect(xe.jitter).toBe(0);
+        expect(relErr(xc.x, ref)).toBeLessThan(1e-9);
+        expect(relErr(xe.x, ref)).toBeLessThan(1e-9);
+      }),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+
+  it('a rank-deficient PSD matrix rounded to float32 (null-space eigenvalues slightly below −λ): both methods take the same jittered step', () => {
+    // The softmax Fisher: F = B Bᵀ with B ⊥ 1, computed in float32. Its null-space eigenvalues come
+    // out as ±1e-7·‖F‖, below −λ for λ = 1e-6 on a large F. `cholesky` retried with jitter and `eigen`
+    // refused the solve (the step was rejected and the damping raised): the two solvers gave different
+    // steps on the same matrix (issue 17). Now both climb the same jitter ladder.
+    let hits = 0;
+    for (let seed = 0; seed < 30; seed++) {
+      const n = 6;
+      const rank = 3;
+      const B = randomVec(n * rank, 100 + seed).map((v) => 30 * v);
+      const A = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < rank; k++) s += B[i * rank + k]! * B[j * rank + k]!;
+        A[i * n + j] = Math.fround(s);
+      }
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) A[j * n + i] = A[i * n + j]!;
+      const b = randomVec(n, 200 + seed);
+      const lambda = 1e-6;
+      const c = right(solveDense(A, n, b, lambda, 'cholesky'));
+      const e = right(solveDense(A, n, b, lambda, 'eigen'));
+      const minEig = right(symmetricEigen(A, n)).values[0]!;
+      if (minEig + lambda <= 0) {
+        hits++;
+        expect(c.jitter).toBeGreaterThan(0);
+        expect(e.jitter).toBe(c.jitter);
+        expect(e.warnings.join(' ')).toMatch(/jitter/);
+      }
+      // the same system (A + (λ + jitter)·I) x = b, solved three ways
+      expect(e.jitter).toBe(c.jitter);
+      // forward error of a backward-stable solve: O(ε·cond), cond = (λ_max + λ + j)/(λ_min + λ + j) ≈ 1e9 here
+      const ev = right(symmetricEigen(A, n)).values;
+      const cond = (ev[n - 1]! + lambda + c.jitter) / (ev[0]! + lambda + c.jitter);
+      const tol = 1e3 * Number.EPSILON * cond;
+      const ref = gaussSolve(addDiag(A, n, lambda + c.jitter), n, b);
+      expect(relErr(c.x, ref)).toBeLessThan(tol);
+      expect(relErr(e.x, ref)).toBeLessThan(tol);
+    }
+    expect(hits).toBeGreaterThan(0); // the case that used to disagree occurs
+  });
+
   it('rejects mismatched right-hand sides', () => {
     const r = solveDense(Float64Array.from([1, 0, 0, 1]), 2, Float64Array.from([1, 2, 3]), 0, 'eigen');
     expect(E.isLeft(r) && r.left._tag).toBe('InvalidInput');

@@ -24,6 +24,9 @@ import {
   FAMILIES,
   predictInvariance,
   measureDescent,
+  averagingRule,
+  referenceAverages,
+  AVERAGING_TOLERANCE,
 } from '../../src/testing/index.js';
 
 const RUNS = Number(process.env.GEODESIC_THEORY_RUNS ?? 4);
@@ -45,6 +48,38 @@ describe('klStep: ½ΔᵀFΔ = ε and KL = ε(1 + O(√ε)) at ε = 1e-5, 1e-4, 
     const r = checkProperty(klStep(example('sgd')), { numRuns: 1, seed: SEED });
     expect(r.holds).toBe(false);
     expect(r.error).toMatch(/step = kl/);
+  });
+});
+
+describe('klStep measures the step, not the averaged parameters (issue 17)', () => {
+  it('a kl(ε) spec with averaging = ema(decay: 0.9) holds (the average moves by only 0.1·Δ: KL ≈ 0.01·ε)', () => {
+    const ema = inline('optimizer ema { curvature = full(fisher(exact))\n damping = tikhonov(1e-4)\n solver = cholesky\n step = kl(epsilon: 1e-3)\n averaging = ema(decay: 0.9) }');
+    const r = checkProperty(klStep(ema), { numRuns: RUNS, seed: SEED });
+    expect(r.holds, r.report).toBe(true);
+  });
+});
+
+describe('averagingRule: the evaluated parameters are the average the rule names', () => {
+  it('polyak.optim (from clamped into the run) and an ema(decay: 0.9) spec hold', () => {
+    for (const plan of [example('polyak'), inline('optimizer e { step = lr(0.1)\n averaging = ema(decay: 0.9) }')]) {
+      const r = expectNoLeak(() => checkProperty(averagingRule(plan), { numRuns: RUNS, seed: SEED }));
+      expect(r.holds, r.report).toBe(true);
+      expect(r.worst).toBeLessThan(AVERAGING_TOLERANCE);
+    }
+  });
+  it('a false claim fails with a counterexample: the EMA spec checked as polyak(from: 1), and sgd as ema', () => {
+    const emaPlan = inline('optimizer e { step = lr(0.1)\n averaging = ema(decay: 0.9) }');
+    const a = checkProperty(averagingRule(emaPlan, { claimed: { _tag: 'polyak', from: 1 } }), { numRuns: RUNS, seed: SEED });
+    expect(a.holds).toBe(false);
+    expect(a.report).toMatch(/checked against polyak\(from: 1\)/);
+    const b = checkProperty(averagingRule(example('sgd'), { claimed: { _tag: 'ema', decay: 0.5 } }), { numRuns: RUNS, seed: SEED });
+    expect(b.holds).toBe(false);
+  });
+  it('referenceAverages follows the rules by hand', () => {
+    const its = [[0], [1], [2], [3]];
+    expect(referenceAverages({ _tag: 'polyak', from: 2 }, its).map((v) => v[0])).toEqual([0, 1, 2, 2.5]);
+    expect(referenceAverages({ _tag: 'ema', decay: 0.5 }, its).map((v) => v[0])).toEqual([0, 0.5, 1.25, 2.125]);
+    expect(referenceAverages({ _tag: 'none' }, its).map((v) => v[0])).toEqual([0, 1, 2, 3]);
   });
 });
 

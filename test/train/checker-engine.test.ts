@@ -40,6 +40,7 @@ const curvatures = [
   'block_diag(0.9 * ggn + 0.1 * hessian)',
   'diag(ggn + hessian)',
   'full(ggn) + diag(hessian)',
+  '0.5 * kfac(fisher(sampled: 1)) + 0.5 * diag(hessian)', // README's composition example
   'full(ggn) |> sum(init: 1e-3) ^ 0.5',
   'block_diag(hessian) + diag(ggn)',
   'lowrank(hessian, rank: 3)',

@@ -11,7 +11,7 @@ import { drawReparametrization, describeReparametrization, lossScaledGaussianDef
 import { runTrajectory } from '../run.js';
 import { lossScaleMode, withVanishingDamping } from '../planning.js';
 import type { PropertyWithMeasure } from './types.js';
-import { INVARIANCE_TOLERANCE } from '../predict.js';
+import { INVARIANCE_STEPS, INVARIANCE_TOLERANCE } from '../predict.js';
 
 export type { PropertyWithMeasure } from './types.js';
 
@@ -56,7 +56,7 @@ export function familyShapeOptions(plan: Plan, family: Family, base: ShapeOption
 }
 
 export function measureInvariance(plan0: Plan, c: InvarianceCase, options: InvarianceOptions = {}): InvarianceMeasure {
-  const steps = options.steps ?? 3;
+  const steps = options.steps ?? INVARIANCE_STEPS;
   const plan = options.damping === 'as-written' ? plan0 : withVanishingDamping(plan0);
   const def = modelDef(c.model.shape);
   const theta0 = initialParams(def, c.model.paramSeed);

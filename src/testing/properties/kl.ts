@@ -42,7 +42,9 @@ export function measureKlStep(plan: Plan, c: ModelCase): KlMeasure {
     const t = runTrajectory(withEpsilon(plan, eps), def, theta0, batch, { steps: 1, seed: c.dataSeed });
     const bad = t.metrics.find((m) => !m.accepted);
     if (bad) throw new Error(`${plan.name} rejected its step: ${bad.warnings.join('; ')}`);
-    const theta1 = t.params[1]!;
+    // The step's own KL: the iterate θ₁ = θ₀ − Δ, never the evaluated average (with averaging the
+    // average moves by only part of Δ; averaging has its own property, properties/averaging.ts).
+    const theta1 = t.iterates[1]!;
     const d = theta1.flatMap((a, i) => [...a].map((v, j) => v - theta0[i]![j]!));
     let q = 0;
     for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) q += d[i]! * F[i * P + j]! * d[j]!;

@@ -41,3 +41,8 @@ export function dirname(p: string): string {
   if (cut === 0) return '/';
   return p.slice(0, cut);
 }
+
+/** `path.posix.isAbsolute`: starts with '/'. */
+export function isAbsolute(p: string): boolean {
+  return p.startsWith('/');
+}

@@ -26,6 +26,9 @@ function signature(c: ComponentSpec): string {
   return args.length === 0 ? c.name : `${c.name}(${args.join(', ')})`;
 }
 
+/** One component's reference in Markdown (the manual's section, also the editors' hover text). */
+export const componentMarkdown = (c: ComponentSpec): string => componentSection(c).join('\n').trim();
+
 function componentSection(c: ComponentSpec): string[] {
   const lines = [`#### \`${signature(c)}\``, '', `${c.doc}.`, '', `- meaning: ${c.math}`];
   if (c.reference !== '') lines.push(`- reference: ${c.reference}`);

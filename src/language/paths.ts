@@ -31,15 +31,23 @@ export function join(...parts: readonly string[]): string {
   return kept.length === 0 ? '.' : normalize(kept.join('/'));
 }
 
-/** `path.posix.dirname`. */
+/** `path.posix.dirname` (Node's algorithm: the last separator before the last name; `//a` → `//`). */
 export function dirname(p: string): string {
   if (p === '') return '.';
-  let end = p.length;
-  while (end > 1 && p[end - 1] === '/') end--; // trailing slashes do not count
-  const cut = p.lastIndexOf('/', end - 1);
-  if (cut === -1) return '.';
-  if (cut === 0) return '/';
-  return p.slice(0, cut);
+  const hasRoot = p.startsWith('/');
+  let end = -1;
+  let matchedSlash = true;
+  for (let i = p.length - 1; i >= 1; --i) {
+    if (p[i] === '/') {
+      if (!matchedSlash) {
+        end = i;
+        break;
+      }
+    } else matchedSlash = false;
+  }
+  if (end === -1) return hasRoot ? '/' : '.';
+  if (hasRoot && end === 1) return '//';
+  return p.slice(0, end);
 }
 
 /** `path.posix.isAbsolute`: starts with '/'. */

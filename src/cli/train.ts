@@ -28,7 +28,7 @@ export const spec: CommandSpec = {
     'Checks SPEC, plans and compiles the optimizer, loads the problem and trains. The backend and the\n' +
     'reason it was chosen are printed once; progress goes to stderr (a bar on a terminal, plain lines\n' +
     'otherwise); the summary table goes to stdout. Ctrl-C stops cleanly after the current step.\n' +
-    'Problems: mnist-autoencoder, mnist-mlp, logistic, teacher-student, linear-gaussian, csv:PATH.\n' +
+    'Problems: mnist-autoencoder, mnist-mlp, mnist-subset, logistic, teacher-student, linear-gaussian, csv:PATH.\n' +
     'Exit status: 0 done, 1 spec/problem/training error, 2 usage error, 130 interrupted.',
   flags: {
     optimizer: { type: 'string', value: 'NAME', doc: 'optimizer block to use (default: the only one, or the one named after the file)' },
@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   return withArgs(spec, argv, async ({ flags, positionals }) => {
     const file = positionals[0]!;
     const problemName = flags['problem'];
-    if (typeof problemName !== 'string') return fail('--problem P is required (mnist-autoencoder, mnist-mlp, logistic, teacher-student, linear-gaussian, csv:PATH)', 2);
+    if (typeof problemName !== 'string') return fail('--problem P is required (mnist-autoencoder, mnist-mlp, mnist-subset, logistic, teacher-student, linear-gaussian, csv:PATH)', 2);
     const backend = String(flags['backend']) as BackendName;
     if (!BACKEND_NAMES.includes(backend)) return fail(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`, 2);
     const ints = {

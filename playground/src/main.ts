@@ -392,6 +392,8 @@ async function start(): Promise<void> {
         const last = pane.tests[pane.tests.length - 1];
         pane.status.textContent = `${head} — ${m.aborted ? 'stopped' : 'done'} after ${m.stepsRun} steps in ${(m.wallMs / 1000).toFixed(1)} s; loss ${fmt(m.losses[0] ?? NaN)} → ${fmt(m.losses[m.losses.length - 1] ?? NaN)}${last ? `, test loss ${fmt(last.loss)}` : ''}`;
         pane.status.dataset['state'] = m.aborted ? 'stopped' : 'done';
+        pane.status.dataset['tensors'] = `${m.tensorsBefore} ${m.tensorsAfter}`;
+        if (m.tensorsAfter !== m.tensorsBefore) console.warn(`spec ${pane.key.toUpperCase()}: ${m.tensorsAfter - m.tensorsBefore} tensors left after the run`);
         drawCharts();
         finish(pane);
       } else if (m.type === 'error') {

@@ -37,7 +37,8 @@ export type Reply =
   | { readonly type: 'started'; readonly backend: string; readonly reason: string; readonly optimizer: string; readonly problem: string; readonly trainN: number; readonly testN: number }
   | { readonly type: 'step'; readonly point: StepPoint }
   | { readonly type: 'eval'; readonly step: number; readonly loss: number; readonly accuracy: number | null; readonly final: boolean }
-  | { readonly type: 'done'; readonly stepsRun: number; readonly aborted: boolean; readonly wallMs: number; readonly losses: readonly number[]; readonly numTensors: number }
+  /** tensorsBefore: tf.memory().numTensors before compiling; tensorsAfter: once the run's results are disposed (equal: no leak). */
+  | { readonly type: 'done'; readonly stepsRun: number; readonly aborted: boolean; readonly wallMs: number; readonly losses: readonly number[]; readonly tensorsBefore: number; readonly tensorsAfter: number }
   | {
       readonly type: 'proved';
       readonly title: string;

@@ -73,6 +73,7 @@ async function runTrain(req: TrainRequest): Promise<void> {
   const loaded = await loadFrom(problems, req.problem, { seed: req.seed })();
   if (E.isLeft(loaded)) return post({ type: 'error', message: loaded.left.message });
   const problem = loaded.right;
+  const tensorsBefore = tf.memory().numTensors;
   const optimizer = compile(planned.right, problem.def);
   post({ type: 'started', backend: backend.name, reason: backend.reason, optimizer: chosen.right.name, problem: problem.name, trainN: problem.train.n, testN: problem.test.n });
   abort = new AbortController();
@@ -99,7 +100,7 @@ async function runTrain(req: TrainRequest): Promise<void> {
   const r = result.right;
   disposeParams(r.params);
   if (r.lastParams !== r.params) disposeParams(r.lastParams);
-  post({ type: 'done', stepsRun: r.stepsRun, aborted: r.aborted, wallMs: r.wallMs, losses: r.losses, numTensors: tf.memory().numTensors });
+  post({ type: 'done', stepsRun: r.stepsRun, aborted: r.aborted, wallMs: r.wallMs, losses: r.losses, tensorsBefore, tensorsAfter: tf.memory().numTensors });
 }
 
 async function runProve(req: ProveRequest): Promise<void> {

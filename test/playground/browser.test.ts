@@ -141,6 +141,8 @@ describe.skipIf(!haveBrowser)('playground in headless Chromium', () => {
     await page.waitForSelector('body[data-training=done]', { timeout: 120_000 });
     expect(await page.getAttribute('#status-a', 'data-state'), (await page.textContent('#status-a')) ?? '').toBe('done');
     expect(await page.getAttribute('#chart-loss', 'data-points')).toBe('50');
+    const [before, after] = ((await page.getAttribute('#status-a', 'data-tensors')) ?? '').split(' ').map(Number);
+    expect(after, 'tensors in the worker before compiling / after the run').toBe(before);
     const losses = (await page.evaluate(() => (window as unknown as { geodesic: { losses(k: string): number[] } }).geodesic.losses('a'))) as number[];
     expect(losses).toHaveLength(50);
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -155,6 +157,37 @@ describe.skipIf(!haveBrowser)('playground in headless Chromium', () => {
     expect(r.status, r.stderr).toBe(0);
     const cliLosses = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((l) => l.type === 'step').map((l) => l.loss);
     expect(losses).toEqual(cliLosses);
+  });
+
+  it('trains two specs side by side on the same seed, and a link reopens the page as it was', async () => {
+    await page.check('#compare');
+    await page.fill('#steps', '20');
+    await page.click('#train');
+    await page.waitForSelector('body[data-training=done]', { timeout: 120_000 });
+    expect(await page.getAttribute('#status-a', 'data-state')).toBe('done');
+    expect(await page.getAttribute('#status-b', 'data-state'), (await page.textContent('#status-b')) ?? '').toBe('done');
+    const runs = (await page.evaluate(() => {
+      const g = (window as unknown as { geodesic: { losses(k: string): number[] } }).geodesic;
+      return [g.losses('a'), g.losses('b')];
+    })) as number[][];
+    expect(runs[0]).toHaveLength(20);
+    expect(runs[1]).toHaveLength(20);
+    expect(runs[0]![0]).toBe(runs[1]![0]); // the same seed: the same initial parameters and first batch
+    expect(runs[0]![19]).not.toBe(runs[1]![19]); // different optimizers (adam, sgd)
+    expect(await page.textContent('#status-b')).toContain('sgd on logistic');
+    // the hash holds both specs: a fresh page from the same URL shows them
+    await page.waitForFunction(() => location.hash.includes('b='), null, { timeout: 5_000 });
+    const url = page.url();
+    const second = await context.newPage();
+    second.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+    await second.goto(url);
+    await second.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
+    expect(await second.textContent('#editor-a .cm-content')).toContain('tikhonov(1e-7)');
+    expect(await second.textContent('#editor-b .cm-content')).toContain('optimizer sgd');
+    expect(await second.isChecked('#compare')).toBe(true);
+    expect(await second.inputValue('#steps')).toBe('20');
+    await second.close();
+    await page.uncheck('#compare');
   });
 
   it('runs Prove on sgd: invariance fails, with a shrunk counterexample', async () => {

@@ -51,6 +51,7 @@ let server: StaticServer;
 let context: BrowserContext;
 let page: Page;
 const consoleErrors: string[] = [];
+let wasmLosses: number[] = [];
 const work = mkdtempSync(path.join(tmpdir(), 'geodesic-browser-'));
 
 async function setSpec(text: string): Promise<void> {
@@ -157,6 +158,28 @@ describe.skipIf(!haveBrowser)('playground in headless Chromium', () => {
     expect(r.status, r.stderr).toBe(0);
     const cliLosses = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((l) => l.type === 'step').map((l) => l.loss);
     expect(losses).toEqual(cliLosses);
+    wasmLosses = losses;
+  });
+
+  it('selects webgl and webgpu like --backend: where the browser has one it trains the same losses within float32 tolerance, else it says so', async () => {
+    await page.fill('#steps', '20');
+    for (const backend of ['webgl', 'webgpu']) {
+      await page.selectOption('#backend', backend);
+      await page.click('#train');
+      await page.waitForSelector('body[data-training=done]', { timeout: 120_000 });
+      const state = await page.getAttribute('#status-a', 'data-state');
+      const status = (await page.textContent('#status-a')) ?? '';
+      if (state === 'error') {
+        expect(status).toMatch(new RegExp(`^backend '${backend}' (is not available here|failed to initialise|is not loaded)`));
+        continue;
+      }
+      expect(state, status).toBe('done');
+      expect(status).toContain(`backend ${backend}`);
+      const losses = (await page.evaluate(() => (window as unknown as { geodesic: { losses(k: string): number[] } }).geodesic.losses('a'))) as number[];
+      expect(losses).toHaveLength(20);
+      for (const [k, l] of losses.entries()) expect(Math.abs(l - wasmLosses[k]!), `${backend} step ${k}`).toBeLessThan(1e-4 * Math.abs(wasmLosses[k]!) + 1e-6);
+    }
+    await page.selectOption('#backend', 'wasm');
   });
 
   it('trains two specs side by side on the same seed, and a link reopens the page as it was', async () => {

@@ -182,6 +182,20 @@ describe.skipIf(!haveBrowser)('playground in headless Chromium', () => {
     await page.selectOption('#backend', 'wasm');
   });
 
+  it('Stop ends a long run after the current step, and the page stays responsive meanwhile', async () => {
+    await page.fill('#steps', '100000');
+    await page.click('#train');
+    await page.waitForFunction(() => (window as unknown as { geodesic: { points(k: string): number } }).geodesic.points('a') >= 5, null, { timeout: 60_000 });
+    // the main thread answers while the worker trains
+    const t0 = Date.now();
+    expect(await page.evaluate(() => 1 + 1)).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    await page.click('#stop');
+    await page.waitForSelector('body[data-training=done]', { timeout: 60_000 });
+    expect(await page.getAttribute('#status-a', 'data-state')).toBe('stopped');
+    expect(await page.textContent('#status-a')).toMatch(/stopped after \d+ steps/);
+  });
+
   it('trains two specs side by side on the same seed, and a link reopens the page as it was', async () => {
     await page.check('#compare');
     await page.fill('#steps', '20');

@@ -18,7 +18,7 @@ import { explain } from '../../src/language/explain.js';
 import { plan } from '../../src/optim/plan.js';
 import { estimateCost, renderCost } from '../../src/optim/cost.js';
 import { mnistSubsetDef, syntheticProblems } from '../../src/problems/builtin.js';
-import { PORTABLE_BACKEND_NAMES } from '../../src/backend/portable.js';
+import { PORTABLE_BACKEND_NAMES } from '../../src/backend/names.js';
 import { FAMILIES } from '../../src/testing/reparam.js';
 import type { ModelDef } from '../../src/model/types.js';
 import { optimHighlighting, optimLanguage } from './optimLanguage.js';

@@ -1,5 +1,5 @@
 /** Messages between the page and its Web Workers (one worker per run, one for Prove). */
-import type { PortableBackendName } from '../../src/backend/portable.js';
+import type { PortableBackendName } from '../../src/backend/names.js';
 
 export interface TrainRequest {
   readonly type: 'train';

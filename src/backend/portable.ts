@@ -25,8 +25,9 @@ export interface BackendChoice {
   readonly reason: string;
 }
 
-export type PortableBackendName = 'auto' | 'wasm' | 'webgl' | 'webgpu' | 'cpu';
-export const PORTABLE_BACKEND_NAMES: readonly PortableBackendName[] = ['auto', 'wasm', 'webgl', 'webgpu', 'cpu'];
+import { PORTABLE_BACKEND_NAMES, type PortableBackendName } from './names.js';
+
+export { PORTABLE_BACKEND_NAMES, type PortableBackendName } from './names.js';
 
 let wasmPathsSet: string | undefined;
 

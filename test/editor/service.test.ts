@@ -62,6 +62,16 @@ describe('editor service: hover', () => {
     expect(hovered).toBeGreaterThan(60);
   });
 
+  it('documents every component of the registry where its clause accepts it', () => {
+    for (const c of components) {
+      const clause = clauses.find((k) => k.kinds.includes(c.kind));
+      const text = clause === undefined ? `optimizer a {\n  step = lr(${c.name}(1))\n}\n` : `optimizer a {\n  ${clause.name} = ${c.name}\n}\n`;
+      const h = hover(text, text.indexOf(clause === undefined ? `(${c.name}` : `= ${c.name}`) + (clause === undefined ? 2 : 3));
+      expect(h?.markdown, `${c.kind} ${c.name}`).toContain(c.doc);
+      expect(h?.markdown).toContain(c.math);
+    }
+  });
+
   it('documents arguments by the enclosing component and keywords', () => {
     const t = 'optimizer a {\n  damping = levenberg_marquardt(initial: 150, every: 5)\n}\n';
     expect(hover(t, t.indexOf('every') + 2)?.markdown).toContain('adapt λ every n steps');

@@ -227,6 +227,28 @@ describe.skipIf(!haveBrowser)('playground in headless Chromium', () => {
     await page.uncheck('#compare');
   });
 
+  it('trains on the MNIST subset shipped with the page, with the CLI\'s numbers', async () => {
+    await setSpec(FIXED);
+    await page.selectOption('#problem', 'mnist-subset');
+    await page.selectOption('#backend', 'wasm');
+    await page.fill('#steps', '10');
+    await page.fill('#batch', '50');
+    await page.click('#train');
+    await page.waitForSelector('body[data-training=done]', { timeout: 120_000 });
+    expect(await page.getAttribute('#status-a', 'data-state'), (await page.textContent('#status-a')) ?? '').toBe('done');
+    expect(await page.textContent('#status-a')).toContain('on mnist-subset (600 train / 200 test)');
+    const losses = (await page.evaluate(() => (window as unknown as { geodesic: { losses(k: string): number[] } }).geodesic.losses('a'))) as number[];
+    const file = path.join(work, 'adam-mnist.optim');
+    const log = path.join(work, 'adam-mnist.jsonl');
+    writeFileSync(file, FIXED);
+    const r = cli('train', file, '--problem', 'mnist-subset', '--steps', '10', '--batch', '50', '--seed', '0', '--backend', 'wasm', '--log', log);
+    expect(r.status, r.stderr).toBe(0);
+    const cliLosses = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((l) => l.type === 'step').map((l) => l.loss);
+    expect(losses).toEqual(cliLosses);
+    await page.selectOption('#problem', 'logistic');
+    await page.fill('#batch', '100');
+  });
+
   it('runs Prove on sgd: invariance fails, with a shrunk counterexample', async () => {
     await page.selectOption('#example', 'sgd');
     await page.waitForFunction(() => document.querySelector('#editor-a .cm-content')?.textContent?.includes('optimizer sgd') === true, null, { timeout: 10_000 });

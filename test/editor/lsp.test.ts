@@ -36,9 +36,9 @@ async function diagnosticsFor(uri: string, since: number): Promise<Diag[]> {
 const dir = mkdtempSync(path.join(tmpdir(), 'geodesic-lsp-'));
 let version = 1;
 
-function open(name: string, text: string): string {
+function open(name: string, text: string, onDisk = true): string {
   const file = path.join(dir, name);
-  writeFileSync(file, text);
+  if (onDisk) writeFileSync(file, text);
   const uri = pathToFileURL(file).href;
   void conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'optim', version: version++, text } });
   return uri;
@@ -98,6 +98,10 @@ describe('geodesic lsp --stdio', () => {
     writeFileSync(path.join(dir, 'base.optim'), 'optimizer base {\n  step = lr(0.1)\n}\n');
     const uri = open('child.optim', 'import "base.optim"\noptimizer child extends base {\n  momentum = heavy_ball(0.9)\n}\n');
     expect(await diagnosticsFor(uri, 0)).toEqual([]);
+    // an import that exists only as an open (unsaved) document
+    open('unsaved.optim', 'optimizer unsaved {\n  step = lr(0.2)\n}\n', false);
+    const viaEditor = open('uses_unsaved.optim', 'import "unsaved.optim"\noptimizer u2 extends unsaved {\n}\n');
+    expect(await diagnosticsFor(viaEditor, 0)).toEqual([]);
     const bad = open('orphan.optim', 'optimizer child extends nowhere {\n}\n');
     const ds = await diagnosticsFor(bad, 0);
     expect(ds[0]!.message).toMatch(/nowhere/);

@@ -30,6 +30,7 @@ export const commands: Readonly<Record<string, CommandModule>> = {
   explain,
   inspect,
   train,
+  export: lazy('export a spec as a PyTorch optimizer module (torch.distributed-ready)', () => import('./export.js')),
   prove: lazy('property-test optimizer theory on a spec (invariance, KL step, Fisher = GGN, descent, reductions)', () => import('./prove.js')),
   playground: lazy('serve the browser playground (editor, training, charts, prove) on 127.0.0.1', () => import('./playground.js')),
   lsp: lazy('run the language server for .optim files over stdio (diagnostics, hover, completion, formatting)', () => import('./lsp.js')),

@@ -202,13 +202,6 @@ function readHash(): URLSearchParams {
 
 // ---- charts -------------------------------------------------------------------------------------
 
-interface Chart {
-  readonly el: HTMLElement;
-  readonly plot: uPlot;
-  readonly series: readonly { pane: 'a' | 'b'; pick: (p: SpecPane) => (number | null)[] }[];
-  readonly x: (a: SpecPane, b: SpecPane) => number[];
-}
-
 function makeChart(id: string, title: string, labels: readonly { label: string; stroke: string }[], logY: boolean): uPlot {
   const el = $(id);
   return new uPlot(
